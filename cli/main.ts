@@ -1,0 +1,41 @@
+// The `cw` command: argument parsing and output only; the work is done in the other folders.
+import { readFileSync } from 'node:fs'
+import { Command, CommanderError } from 'commander'
+import { BaseError, InvalidArgumentError } from '../protocols/index.js'
+import { registerDecode, UsageError } from './commands/decode.js'
+import { EXIT, printError } from './output.js'
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+
+export function buildProgram(): Command {
+  const program = new Command('cw')
+    .description('Counterweight: federated learning at the edge, settled on an EVM chain')
+    .version(pkg.version, '-v, --version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    .showHelpAfterError()
+    .exitOverride()
+  registerDecode(program)
+  for (const command of program.commands) command.exitOverride()
+  return program
+}
+
+const isSystemError = (err: unknown): boolean =>
+  err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string'
+
+export async function main(argv: readonly string[]): Promise<number> {
+  process.exitCode = undefined
+  try {
+    await buildProgram().parseAsync([...argv], { from: 'user' })
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
+  } catch (err) {
+    // Commander has printed its own message; --help and --version end here with code 0.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage
+    printError(err)
+    if (err instanceof UsageError || err instanceof InvalidArgumentError) return EXIT.usage
+    if (isSystemError(err)) return EXIT.io
+    if (err instanceof BaseError) return EXIT.rejected
+    throw err
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2))

@@ -1,0 +1,152 @@
+// Strict binary codec for every message that crosses the mesh (protobuf through protons).
+// Decoding checks the size cap before reading a byte, refuses anything that does not re-encode
+// to the same bytes (unknown, repeated or out-of-order fields, non-minimal varints), then
+// validates every field; each failure is a DecodeError naming the field.
+import { bytesToHex, getAddress, hexToBytes, type Hex } from 'viem'
+import { MAX_CAPABILITIES, MAX_MESSAGE_BYTES } from '../constants.js'
+import { BaseError, DecodeError, MessageTooLargeError } from '../errors.js'
+import { parseMessage, type Signed } from '../eip712/schemas.js'
+import { EIP712_TYPES, type MessageKind } from '../eip712/types.js'
+import { SIGNATURE_LENGTH } from '../crypto/signature.js'
+import * as proto from './proto/messages.js'
+
+type WireObject = Record<string, unknown>
+
+/** The shape every protons codec has, seen without its per-message types. */
+interface WireCodec {
+  encode(obj: WireObject): Uint8Array
+  decode(buf: Uint8Array, opts?: { limits?: Record<string, unknown> }): WireObject
+}
+
+// protons generates one namespace per message; their per-message parameter types differ, so
+// they are seen here through the common shape above (every field is checked after decoding).
+const WIRE = {
+  DeviceCertificate: proto.DeviceCertificate,
+  RoundAnnouncement: proto.RoundAnnouncement,
+  UpdateAttestation: proto.UpdateAttestation,
+  InferenceAttestation: proto.InferenceAttestation,
+  Receipt: proto.Receipt,
+} as unknown as Record<MessageKind, WireCodec>
+
+const DECODE_LIMITS: Partial<Record<MessageKind, Record<string, number>>> = {
+  DeviceCertificate: { capabilities: MAX_CAPABILITIES },
+}
+
+const BYTE_LENGTHS = { address: 20, bytes32: 32 } as const
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.compare(a, b) === 0
+
+export function checkSize(type: keyof typeof MAX_MESSAGE_BYTES, bytes: Uint8Array): void {
+  if (!(bytes instanceof Uint8Array)) throw new DecodeError(type, 'bytes', 'expected a Uint8Array')
+  const max = MAX_MESSAGE_BYTES[type]
+  if (bytes.length > max) throw new MessageTooLargeError(type, bytes.length, max)
+}
+
+/** Runs a protons decode, turning its untyped errors into DecodeError. */
+export function decodeProtobuf<T>(type: string, bytes: Uint8Array, decode: () => T): T {
+  try {
+    return decode()
+  } catch (err) {
+    if (err instanceof BaseError) throw err
+    throw new DecodeError(type, 'bytes', 'malformed protobuf', { cause: err })
+  }
+}
+
+/** Refuses bytes that are not the one canonical encoding of what they decode to. */
+export function requireCanonical(type: string, bytes: Uint8Array, reencoded: Uint8Array): void {
+  if (sameBytes(bytes, reencoded)) return
+  let at = 0
+  while (at < bytes.length && bytes[at] === reencoded[at]) at++
+  throw new DecodeError(type, 'bytes', `not the canonical encoding (differs at byte ${at})`, { details: { offset: at } })
+}
+
+function toWire<K extends MessageKind>(kind: K, signed: Signed<K>): WireObject {
+  const message = parseMessage(kind, signed.message)
+  const wire: WireObject = {}
+  for (const { name, type } of EIP712_TYPES[kind]) {
+    const value = (message as Record<string, unknown>)[name]
+    wire[name] = type === 'address' || type === 'bytes32' ? hexToBytes(value as Hex) : value
+  }
+  wire.signature = hexToBytes(signed.signature)
+  return wire
+}
+
+function fromWire<K extends MessageKind>(kind: K, wire: WireObject): Signed<K> {
+  const message: WireObject = {}
+  for (const { name, type } of EIP712_TYPES[kind]) {
+    const value = wire[name]
+    if (type === 'address' || type === 'bytes32') {
+      const bytes = value as Uint8Array
+      if (bytes.length !== BYTE_LENGTHS[type])
+        throw new DecodeError(kind, name, `expected ${BYTE_LENGTHS[type]} bytes, got ${bytes.length}`)
+      message[name] = type === 'address' ? getAddress(bytesToHex(bytes)) : bytesToHex(bytes)
+    } else {
+      message[name] = value
+    }
+  }
+  const signature = wire.signature as Uint8Array
+  if (signature.length !== SIGNATURE_LENGTH)
+    throw new DecodeError(kind, 'signature', `expected ${SIGNATURE_LENGTH} bytes, got ${signature.length}`)
+  try {
+    return { message: parseMessage(kind, message), signature: bytesToHex(signature) }
+  } catch (err) {
+    const field = err instanceof BaseError ? String(err.details.field ?? 'message') : 'message'
+    throw new DecodeError(kind, field.replace(/^message\./, ''), err instanceof Error ? err.message : 'invalid', { cause: err })
+  }
+}
+
+/** Encodes a signed message; the message is validated first. */
+export function encodeSigned<K extends MessageKind>(kind: K, signed: Signed<K>): Uint8Array {
+  const bytes = WIRE[kind].encode(toWire(kind, signed))
+  checkSize(kind, bytes)
+  return bytes
+}
+
+/** Decodes a signed message strictly. The signature is *not* checked here: call verifyMessage. */
+export function decodeSigned<K extends MessageKind>(kind: K, bytes: Uint8Array): Signed<K> {
+  checkSize(kind, bytes)
+  const codec = WIRE[kind]
+  const limits = DECODE_LIMITS[kind]
+  const wire = decodeProtobuf(kind, bytes, () => codec.decode(bytes, limits === undefined ? {} : { limits }))
+  requireCanonical(kind, bytes, codec.encode(wire))
+  return fromWire(kind, wire)
+}
+
+/** What a device sends on /counterweight/update/1.0.0. */
+export interface UpdateSubmission {
+  attestation: Signed<'UpdateAttestation'>
+  certificate: Signed<'DeviceCertificate'>
+  /** The encoded ModelUpdate (see protocols/tensors); decoded only after the signature checks. */
+  update: Uint8Array
+}
+
+export function encodeSubmission(submission: UpdateSubmission): Uint8Array {
+  const bytes = proto.UpdateSubmission.encode({
+    attestation: toWire('UpdateAttestation', submission.attestation) as unknown as proto.UpdateAttestation,
+    certificate: toWire('DeviceCertificate', submission.certificate) as unknown as proto.DeviceCertificate,
+    // protons types bytes as Uint8Array<ArrayBuffer>; it only reads them.
+    update: submission.update as Uint8Array<ArrayBuffer>,
+  })
+  checkSize('UpdateSubmission', bytes)
+  return bytes
+}
+
+export function decodeSubmission(bytes: Uint8Array): UpdateSubmission {
+  const type = 'UpdateSubmission'
+  checkSize(type, bytes)
+  const wire = decodeProtobuf(type, bytes, () =>
+    proto.UpdateSubmission.decode(bytes, { limits: { certificate: { capabilities: MAX_CAPABILITIES } } }),
+  )
+  requireCanonical(type, bytes, proto.UpdateSubmission.encode(wire))
+  if (wire.attestation === undefined) throw new DecodeError(type, 'attestation', 'missing')
+  if (wire.certificate === undefined) throw new DecodeError(type, 'certificate', 'missing')
+  const nested = <K extends MessageKind>(kind: K, value: WireObject): Signed<K> => {
+    checkSize(kind, WIRE[kind].encode(value))
+    return fromWire(kind, value)
+  }
+  return {
+    attestation: nested('UpdateAttestation', wire.attestation as unknown as WireObject),
+    certificate: nested('DeviceCertificate', wire.certificate as unknown as WireObject),
+    update: wire.update,
+  }
+}
