@@ -25,6 +25,6 @@ export default tseslint.config(
   },
   {
     files: ['bin/**/*.js', 'eslint/**/*.js', 'scripts/**/*.mjs', '.ci/**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
 )

@@ -43,3 +43,6 @@ export const MAX_TENSOR_ELEMENTS = 8 * 1024 * 1024
 
 /** Largest integer carried in a `uint64` field. */
 export const MAX_UINT64 = 2n ** 64n - 1n
+
+/** Stream protocol for fetching a round record by hash (issue 5); reuses the blob transfer. */
+export const PROTOCOL_RECORD = '/counterweight/record/1.0.0'

@@ -91,3 +91,98 @@ export class MerkleLeafNotFoundError extends BaseError {
     super(`no contribution leaf for device ${device}`, { details: { device } })
   }
 }
+
+// --- mesh (protocols/mesh) -------------------------------------------------------------------
+
+/** A length-prefixed frame on a mesh stream larger than the protocol allows; the stream is reset. */
+export class FrameTooLargeError extends BaseError {
+  static override readonly code = 'CW_MESH_FRAME_TOO_LARGE'
+  override name = 'FrameTooLargeError'
+  constructor(protocol: string, max: number, options: BaseErrorOptions = {}) {
+    super(`${protocol}: frame exceeds its cap of ${max} bytes`, { ...options, details: { protocol, max, ...options.details } })
+  }
+}
+
+/** A mesh stream that broke the protocol: a missing, truncated or unexpected frame. */
+export class StreamProtocolError extends BaseError {
+  static override readonly code = 'CW_MESH_PROTOCOL'
+  override name = 'StreamProtocolError'
+  constructor(protocol: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`${protocol}: ${problem}`, { ...options, details: { protocol, ...options.details } })
+  }
+}
+
+/** A mesh stream that did not finish within its protocol's time-out. */
+export class StreamTimeoutError extends BaseError {
+  static override readonly code = 'CW_MESH_TIMEOUT'
+  override name = 'StreamTimeoutError'
+  constructor(protocol: string, timeoutMs: number, options: BaseErrorOptions = {}) {
+    super(`${protocol}: no progress within ${timeoutMs} ms`, { ...options, details: { protocol, timeoutMs, ...options.details } })
+  }
+}
+
+/** A peer opened more concurrent streams of one protocol than it may. */
+export class TooManyStreamsError extends BaseError {
+  static override readonly code = 'CW_MESH_TOO_MANY_STREAMS'
+  override name = 'TooManyStreamsError'
+  constructor(protocol: string, max: number, options: BaseErrorOptions = {}) {
+    super(`${protocol}: more than ${max} concurrent streams from one peer`, { ...options, details: { protocol, max, ...options.details } })
+  }
+}
+
+/** An update stream from a peer whose DeviceCertificate does not bind it (or does not verify). */
+export class PeerNotBoundError extends BaseError {
+  static override readonly code = 'CW_MESH_PEER_NOT_BOUND'
+  override name = 'PeerNotBoundError'
+  constructor(peerId: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`peer ${peerId} is not bound to the device: ${problem}`, { ...options, details: { peerId, ...options.details } })
+  }
+}
+
+/** A bound peer refused by the registry/revocation hook. `details.reason` says why. */
+export class PeerRejectedError extends BaseError {
+  static override readonly code = 'CW_MESH_PEER_REJECTED'
+  override name = 'PeerRejectedError'
+  constructor(peerId: string, reason: string, options: BaseErrorOptions = {}) {
+    super(`peer ${peerId} refused: ${reason}`, { ...options, details: { peerId, reason, ...options.details } })
+  }
+}
+
+/** A signed message received over the mesh whose signature does not verify. */
+export class BadSignatureError extends BaseError {
+  static override readonly code = 'CW_MESH_BAD_SIGNATURE'
+  override name = 'BadSignatureError'
+  constructor(type: string, options: BaseErrorOptions = {}) {
+    super(`${type}: signature does not verify`, { ...options, details: { type, ...options.details } })
+  }
+}
+
+/** The remote end answered with an error frame; `details.remoteCode` is its code. */
+export class RemoteError extends BaseError {
+  static override readonly code = 'CW_MESH_REMOTE'
+  override name = 'RemoteError'
+  constructor(protocol: string, remoteCode: string, remoteMessage: string, options: BaseErrorOptions = {}) {
+    super(`${protocol}: remote refused with ${remoteCode}: ${remoteMessage}`, {
+      ...options,
+      details: { protocol, remoteCode, remoteMessage, ...options.details },
+    })
+  }
+}
+
+/** A blob asked of a content store (or a peer) that does not hold it. */
+export class BlobNotFoundError extends BaseError {
+  static override readonly code = 'CW_BLOB_NOT_FOUND'
+  override name = 'BlobNotFoundError'
+  constructor(hash: string, options: BaseErrorOptions = {}) {
+    super(`no blob ${hash}`, { ...options, details: { hash, ...options.details } })
+  }
+}
+
+/** Received bytes whose sha256 is not the hash they were fetched by; they are not kept. */
+export class BlobHashMismatchError extends BaseError {
+  static override readonly code = 'CW_BLOB_HASH_MISMATCH'
+  override name = 'BlobHashMismatchError'
+  constructor(expected: string, actual: string, options: BaseErrorOptions = {}) {
+    super(`blob hashes to ${actual}, expected ${expected}`, { ...options, details: { expected, actual, ...options.details } })
+  }
+}

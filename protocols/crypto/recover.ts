@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module'
 import * as nobleSecp from '@noble/secp256k1'
 import { secp256k1 as nobleCurves } from '@noble/curves/secp256k1.js'
+import * as tinySecp from 'tiny-secp256k1'
 import { bytesToHex, hexToBytes, isAddressEqual, type Address, type Hex } from 'viem'
 import { publicKeyToAddress } from 'viem/accounts'
 import { InvalidArgumentError } from '../errors.js'
@@ -68,9 +69,19 @@ export const nativeBackend: RecoveryBackend | undefined = (() => {
   }
 })()
 
-/** Backends in order of preference: bench/protocols.ts shows the native addon far ahead. */
+/** libsecp256k1 compiled to WebAssembly (tiny-secp256k1): loads everywhere Node runs. */
+export const wasmBackend: RecoveryBackend = {
+  name: 'tiny-secp256k1 (libsecp256k1, WebAssembly)',
+  recover: (digest, compact, recovery) => orNull(() => tinySecp.recover(digest, compact, recovery === 1 ? 1 : 0, false)),
+}
+
+/**
+ * Backends in order of preference, from bench/protocols.ts: the native addon recovers ~27x
+ * faster than @noble/secp256k1, WebAssembly ~10x, @noble/curves ~1.6x.
+ */
 export const recoveryBackends: readonly RecoveryBackend[] = [
   ...(nativeBackend === undefined ? [] : [nativeBackend]),
+  wasmBackend,
   nobleCurvesBackend,
   nobleSecp256k1Backend,
 ]

@@ -2,12 +2,13 @@
 // byte form whose sha256 is the update's content id (the `updateHash` an attestation signs).
 import { createHash } from 'node:crypto'
 import { endianness } from 'node:os'
-import { getFloat16, setFloat16 } from '@petamoriken/float16'
 import { bytesToHex, type Hex } from 'viem'
-import { MAX_MESSAGE_BYTES, MAX_TENSOR_ELEMENTS, MAX_TENSOR_RANK, MAX_TENSORS } from '../constants.js'
+import { MAX_TENSOR_ELEMENTS, MAX_TENSOR_RANK, MAX_TENSORS } from '../constants.js'
 import { DecodeError, InvalidArgumentError, TensorFormatError } from '../errors.js'
 import { checkSize, decodeProtobuf, requireCanonical } from '../wire/codec.js'
 import * as proto from '../wire/proto/messages.js'
+import { FLOAT16_TO_FLOAT32, isNonFiniteFloat16, toFloat16Bits } from './float16.js'
+import { kthLargest } from './select.js'
 import { checkTensorName, elementCount, firstNonFinite, namedTensor, type NamedTensor } from './named-tensor.js'
 
 // Float32Array views are read and written as the wire's little-endian bytes.
@@ -27,6 +28,13 @@ const FROM_WIRE = new Map(Object.entries(TO_WIRE).map(([k, v]) => [v, k as Updat
 /** Largest finite binary16 value (IEEE 754-2008 §3.6, table 3.5). */
 export const FLOAT16_MAX = 65504
 const INT8_LEVELS = 127
+/** Smallest positive float32 (IEEE 754-2008 binary32 subnormal, 2^-149). */
+const FLOAT32_MIN_SUBNORMAL = 2 ** -149
+
+/** The per-tensor int8 scale: maxAbs/127 in float32, never rounded down to zero for a non-zero tensor. */
+function int8Scale(maxAbs: number): number {
+  return maxAbs === 0 ? 0 : Math.max(Math.fround(maxAbs / INT8_LEVELS), FLOAT32_MIN_SUBNORMAL)
+}
 
 export interface EncodeUpdateOptions {
   encoding: UpdateEncoding
@@ -51,8 +59,8 @@ export function quantisationBound(encoding: UpdateEncoding, value: number, maxAb
       // Round-to-nearest: half an ulp, 2^-11 relative for normals, 2^-25 absolute for subnormals.
       return Math.max(Math.abs(value) * 2 ** -11, 2 ** -25)
     case 'int8':
-      // Half a quantisation step, plus float32 rounding of the scale and of q·scale.
-      return (Math.fround(maxAbs / INT8_LEVELS) / 2) * (1 + 2 ** -20) + Math.abs(value) * 2 ** -23
+      // Half a quantisation step, plus float32 rounding of q·scale (relative, or one subnormal step).
+      return (int8Scale(maxAbs) / 2) * (1 + 2 ** -20) + Math.abs(value) * 2 ** -23 + FLOAT32_MIN_SUBNORMAL
     case 'topk':
       // Kept entries are exact; dropped ones are at most the k-th largest magnitude.
       return maxAbs
@@ -77,18 +85,17 @@ function maxAbsOf(data: Float32Array): number {
 }
 
 function encodeFloat16(t: UpdateTensor): Uint8Array {
-  const out = new Uint8Array(t.data.length * 2)
-  const view = new DataView(out.buffer)
+  const out = new Uint16Array(t.data.length)
   for (let i = 0; i < t.data.length; i++) {
     const v = t.data[i] as number
-    if (Math.abs(v) > FLOAT16_MAX) throw new TensorFormatError(t.name, `value ${v} at index ${i} exceeds the float16 range`)
-    setFloat16(view, i * 2, v, true)
+    if (v > FLOAT16_MAX || v < -FLOAT16_MAX) throw new TensorFormatError(t.name, `value ${v} at index ${i} exceeds the float16 range`)
+    out[i] = toFloat16Bits(v)
   }
-  return out
+  return new Uint8Array(out.buffer)
 }
 
 function encodeInt8(t: UpdateTensor): { data: Uint8Array; scale: number } {
-  const scale = Math.fround(maxAbsOf(t.data) / INT8_LEVELS)
+  const scale = int8Scale(maxAbsOf(t.data))
   const q = new Int8Array(t.data.length)
   if (scale > 0) {
     for (let i = 0; i < q.length; i++) {
@@ -105,10 +112,9 @@ function encodeTopK(t: UpdateTensor, density: number): { data: Uint8Array; indic
   const k = Math.max(1, Math.ceil(density * n))
   const magnitudes = new Float32Array(n)
   for (let i = 0; i < n; i++) magnitudes[i] = Math.abs(t.data[i] as number)
-  magnitudes.sort()
-  const threshold = magnitudes[n - k] as number
+  const threshold = kthLargest(magnitudes, k)
   let above = 0
-  for (let i = n - k + 1; i < n; i++) if ((magnitudes[i] as number) > threshold) above++
+  for (let i = 0; i < n; i++) if (Math.abs(t.data[i] as number) > threshold) above++
   let ties = k - above
   const indices = new Uint32Array(k)
   const values = new Float32Array(k)
@@ -189,11 +195,12 @@ function decodeTensor(encoding: UpdateEncoding, wire: proto.UpdateTensor, index:
     }
     case 'float16': {
       expectBytes('data', wire.data, n * 2)
-      const view = new DataView(wire.data.buffer, wire.data.byteOffset, wire.data.byteLength)
+      const aligned = wire.data.byteOffset % 2 === 0 ? wire.data : wire.data.slice()
+      const halves = new Uint16Array(aligned.buffer, aligned.byteOffset, n)
       for (let i = 0; i < n; i++) {
-        // Exponent bits all ones (0x7c00) are ±Infinity or NaN in binary16.
-        if ((view.getUint16(i * 2, true) & 0x7c00) === 0x7c00) throw new DecodeError(TYPE, field('data'), `non-finite value at index ${i}`)
-        data[i] = getFloat16(view, i * 2, true)
+        const bits = halves[i] as number
+        if (isNonFiniteFloat16(bits)) throw new DecodeError(TYPE, field('data'), `non-finite value at index ${i}`)
+        data[i] = FLOAT16_TO_FLOAT32[bits] as number
       }
       break
     }

@@ -48,7 +48,10 @@ export function decodeProtobuf<T>(type: string, bytes: Uint8Array, decode: () =>
     return decode()
   } catch (err) {
     if (err instanceof BaseError) throw err
-    throw new DecodeError(type, 'bytes', 'malformed protobuf', { cause: err })
+    const reason = err instanceof Error ? err.message : String(err)
+    // protons names the field only in its repeated-field limit errors: `repeated field "x" had…`.
+    const field = /field "(\w+)"/.exec(reason)?.[1] ?? 'bytes'
+    throw new DecodeError(type, field, `malformed protobuf (${reason})`, { cause: err })
   }
 }
 
