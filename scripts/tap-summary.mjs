@@ -31,8 +31,8 @@ for (const file of files) {
   parser.on('complete', (results) => {
     passed += results.pass - (results.todo ?? 0) - (results.skip ?? 0)
     failed += results.fail
-    // A file that crashed or bailed out without a failing point still failed.
-    if (!results.ok && results.fail === 0) failed += 1
+    // A file that crashed, bailed out or ran no assertion at all still failed.
+    if ((!results.ok && results.fail === 0) || results.count === 0) failed += 1
   })
   parser.end(readFileSync(file, 'utf8'))
 }

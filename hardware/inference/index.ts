@@ -1,0 +1,6 @@
+export * from './constants.js'
+export * from './tensor.js'
+export * from './engine.js'
+export * from './ort-web-engine.js'
+export * from './ort-node-engine.js'
+export * from './create-engine.js'
