@@ -1,0 +1,7 @@
+export * from './constants.js'
+export * from './types.js'
+export { squaredNorm, squaredDistance } from './tensor-math.js'
+export * from './fedavg.js'
+export * from './server-optimisers.js'
+export * from './robust.js'
+export * from './clipping.js'
