@@ -1,0 +1,25 @@
+// Why the gateway refuses an update: one stable reason per failed check, carried in the signed
+// Receipt (`reason`) and counted. docs/rejections.md explains each.
+
+export const REJECTION_REASONS = [
+  'fleet-mismatch',
+  'certificate-invalid',
+  'certificate-expired',
+  'peer-unbound',
+  'device-unregistered',
+  'device-revoked',
+  'signature-invalid',
+  'round-unknown',
+  'round-closed',
+  'base-model-mismatch',
+  'attestation-stale',
+  'attestation-future',
+  'replay',
+  'update-hash-mismatch',
+  'update-malformed',
+  'update-shape',
+  'update-norm',
+  'sample-count',
+] as const
+
+export type RejectionReason = (typeof REJECTION_REASONS)[number]
