@@ -1,0 +1,275 @@
+// Every error the hardware layer throws. Callers match on `code` (stable) or `name`, never on the
+// message text. Each code is documented in docs/errors.md; test/errors-documented.test.ts keeps
+// the two in step. Sections are per sub-folder; append yours below the last one.
+import { BaseError, type BaseErrorOptions } from '../protocols/errors.js'
+
+// --- key stores (hardware/keys) --------------------------------------------------------------
+
+/** A label that names no key in the store. */
+export class KeyNotFoundError extends BaseError {
+  static override readonly code = 'CW_KEY_NOT_FOUND'
+  override name = 'KeyNotFoundError'
+  constructor(store: string, label: string, options: BaseErrorOptions = {}) {
+    super(`${store} key store has no key labelled ${JSON.stringify(label)}`, {
+      ...options,
+      details: { store, label, ...options.details },
+    })
+  }
+}
+
+/** `generate` asked for a label that is already taken; the existing key is left untouched. */
+export class KeyExistsError extends BaseError {
+  static override readonly code = 'CW_KEY_EXISTS'
+  override name = 'KeyExistsError'
+  constructor(store: string, label: string, options: BaseErrorOptions = {}) {
+    super(`${store} key store already holds a key labelled ${JSON.stringify(label)}`, {
+      ...options,
+      details: { store, label, ...options.details },
+    })
+  }
+}
+
+/** A key store, or a signer opened from it, used after `close()`. */
+export class KeyStoreClosedError extends BaseError {
+  static override readonly code = 'CW_KEY_STORE_CLOSED'
+  override name = 'KeyStoreClosedError'
+  constructor(store: string, options: BaseErrorOptions = {}) {
+    super(`${store} key store is closed`, { ...options, details: { store, ...options.details } })
+  }
+}
+
+/**
+ * A password or PIN that cannot be had from its configured source: the environment variable is
+ * unset or empty, or the file is missing, unreadable, empty or too large. The details name the
+ * source, never the secret.
+ */
+export class SecretUnavailableError extends BaseError {
+  static override readonly code = 'CW_SECRET_UNAVAILABLE'
+  override name = 'SecretUnavailableError'
+  constructor(secret: string, source: 'env' | 'file', name: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`${secret} from ${source === 'env' ? 'environment variable' : 'file'} ${name}: ${problem}`, {
+      ...options,
+      details: { secret, source, name, ...options.details },
+    })
+  }
+}
+
+/**
+ * Key material a store cannot read: a key file that is not a Web3 Secret Storage v3 document it
+ * accepts, or a token's CKA_EC_POINT that is not a secp256k1 point. `details.field` names the part.
+ */
+export class KeyFormatError extends BaseError {
+  static override readonly code = 'CW_KEY_FORMAT'
+  override name = 'KeyFormatError'
+  constructor(field: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`key: ${field}: ${problem}`, { ...options, details: { field, ...options.details } })
+  }
+}
+
+/** A key file whose MAC does not match: a wrong password, or a file that was altered. */
+export class KeyDecryptError extends BaseError {
+  static override readonly code = 'CW_KEY_FILE_DECRYPT'
+  override name = 'KeyDecryptError'
+  constructor(options: BaseErrorOptions = {}) {
+    super('key file does not decrypt: wrong password or altered file (MAC mismatch)', options)
+  }
+}
+
+/** The file key store could not read or write its directory. `details.path` and `details.errno` say where and why. */
+export class KeyStoreIoError extends BaseError {
+  static override readonly code = 'CW_KEY_STORE_IO'
+  override name = 'KeyStoreIoError'
+  constructor(path: string, operation: string, options: BaseErrorOptions = {}) {
+    const errno = (options.cause as { code?: unknown } | undefined)?.code
+    super(`cannot ${operation} ${path}${typeof errno === 'string' ? ` (${errno})` : ''}`, {
+      ...options,
+      details: { path, operation, ...(typeof errno === 'string' ? { errno } : {}), ...options.details },
+    })
+  }
+}
+
+/** A PKCS#11 shared library that cannot be loaded or initialised. */
+export class Pkcs11LoadError extends BaseError {
+  static override readonly code = 'CW_PKCS11_LOAD'
+  override name = 'Pkcs11LoadError'
+  constructor(module: string, options: BaseErrorOptions = {}) {
+    super(`cannot load PKCS#11 module ${module}`, { ...options, details: { module, ...options.details } })
+  }
+}
+
+/**
+ * A PKCS#11 call that failed with a return code that has no more specific class.
+ * `details.rc` is the CK_RV number, `details.rcName` its CKR_ name and `details.method` the call.
+ */
+export class Pkcs11Error extends BaseError {
+  static override readonly code = 'CW_PKCS11'
+  override name = 'Pkcs11Error'
+  constructor(method: string, rc: number, rcName: string, options: BaseErrorOptions = {}) {
+    super(`${method} failed: ${rcName} (0x${rc.toString(16)})`, {
+      ...options,
+      details: { method, rc, rcName, ...options.details },
+    })
+  }
+}
+
+/** The token refused the user PIN (CKR_PIN_INCORRECT, CKR_PIN_LEN_RANGE). The PIN itself is never in the error. */
+export class PinIncorrectError extends BaseError {
+  static override readonly code = 'CW_PKCS11_PIN_INCORRECT'
+  override name = 'PinIncorrectError'
+  constructor(rc: number, rcName: string, options: BaseErrorOptions = {}) {
+    super(`the token refused the PIN: ${rcName}`, { ...options, details: { rc, rcName, ...options.details } })
+  }
+}
+
+/** The token's user PIN is locked after too many wrong tries (CKR_PIN_LOCKED); only the SO can unlock it. */
+export class PinLockedError extends BaseError {
+  static override readonly code = 'CW_PKCS11_PIN_LOCKED'
+  override name = 'PinLockedError'
+  constructor(rc: number, rcName: string, options: BaseErrorOptions = {}) {
+    super(`the token's PIN is locked: ${rcName}`, { ...options, details: { rc, rcName, ...options.details } })
+  }
+}
+
+/**
+ * No token matches the configuration: no slot holds a token with that label, the slot id is
+ * invalid, or the token is absent or removed. `details.rc`/`rcName` are set when the module said so.
+ */
+export class TokenNotFoundError extends BaseError {
+  static override readonly code = 'CW_PKCS11_TOKEN_NOT_FOUND'
+  override name = 'TokenNotFoundError'
+  constructor(token: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`PKCS#11 token ${token}: ${problem}`, { ...options, details: { token, ...options.details } })
+  }
+}
+
+// --- accelerators (hardware/accelerators) ----------------------------------------------------
+
+/** A HardwareProfile that does not validate. `details.field` names the offending field. */
+export class HardwareProfileError extends BaseError {
+  static override readonly code = 'CW_HARDWARE_PROFILE'
+  override name = 'HardwareProfileError'
+  constructor(field: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`hardware profile: ${field}: ${problem}`, { ...options, details: { field, ...options.details } })
+  }
+}
+
+// --- sensors (hardware/sensors) --------------------------------------------------------------
+
+/** A sensor config that fails validation. `details.field` names the offending field (dotted path). */
+export class SensorConfigError extends BaseError {
+  static override readonly code = 'CW_SENSOR_CONFIG'
+  override name = 'SensorConfigError'
+  constructor(driver: string, field: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`${driver} sensor config: ${field === '' ? '(root)' : field}: ${problem}`, {
+      ...options,
+      details: { driver, field, ...options.details },
+    })
+  }
+}
+
+/** A sensor that could not be opened: a missing port or file, a board that never answered. */
+export class SensorOpenError extends BaseError {
+  static override readonly code = 'CW_SENSOR_OPEN'
+  override name = 'SensorOpenError'
+  constructor(sensor: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`sensor ${JSON.stringify(sensor)} did not open: ${problem}`, {
+      ...options,
+      details: { sensor, ...options.details },
+    })
+  }
+}
+
+/** An operation the sensor's current status does not allow, e.g. reading from a closed sensor. */
+export class SensorStateError extends BaseError {
+  static override readonly code = 'CW_SENSOR_STATE'
+  override name = 'SensorStateError'
+  constructor(sensor: string, operation: string, status: string, options: BaseErrorOptions = {}) {
+    super(`sensor ${JSON.stringify(sensor)}: cannot ${operation} while ${status}`, {
+      ...options,
+      details: { sensor, operation, status, ...options.details },
+    })
+  }
+}
+
+/** A disconnected sensor that did not come back within its reconnect attempts. */
+export class SensorReconnectFailedError extends BaseError {
+  static override readonly code = 'CW_SENSOR_RECONNECT_FAILED'
+  override name = 'SensorReconnectFailedError'
+  constructor(sensor: string, attempts: number, options: BaseErrorOptions = {}) {
+    super(`sensor ${JSON.stringify(sensor)} did not reconnect after ${attempts} attempts`, {
+      ...options,
+      details: { sensor, attempts, ...options.details },
+    })
+  }
+}
+
+/** A replay file that is not the CSV the config describes. `details.line` is 1-based (0: the whole file). */
+export class ReplayFormatError extends BaseError {
+  static override readonly code = 'CW_SENSOR_REPLAY_FORMAT'
+  override name = 'ReplayFormatError'
+  constructor(file: string, line: number, problem: string, options: BaseErrorOptions = {}) {
+    super(`replay file ${JSON.stringify(file)} line ${line}: ${problem}`, {
+      ...options,
+      details: { file, line, ...options.details },
+    })
+  }
+}
+
+/** A Firmata board that broke the handshake or lacks what the config asks of it (`details.pin`). */
+export class FirmataError extends BaseError {
+  static override readonly code = 'CW_SENSOR_FIRMATA'
+  override name = 'FirmataError'
+  constructor(sensor: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`firmata sensor ${JSON.stringify(sensor)}: ${problem}`, {
+      ...options,
+      details: { sensor, ...options.details },
+    })
+  }
+}
+
+// --- inference engines (hardware/inference) --------------------------------------------------
+
+/** Model bytes that the runtime cannot load: not ONNX, truncated, over the cap, or an unsupported op. */
+export class ModelLoadError extends BaseError {
+  static override readonly code = 'CW_MODEL_LOAD'
+  override name = 'ModelLoadError'
+  constructor(engine: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`${engine} cannot load the model: ${problem}`, { ...options, details: { engine, ...options.details } })
+  }
+}
+
+/** An input that does not fit the model: missing, unknown, of the wrong dtype or shape. `details.input` names it. */
+export class InferenceInputError extends BaseError {
+  static override readonly code = 'CW_INFERENCE_INPUT'
+  override name = 'InferenceInputError'
+  constructor(input: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`input ${JSON.stringify(input)}: ${problem}`, { ...options, details: { input, ...options.details } })
+  }
+}
+
+/** `run` before `load`, or after `dispose`. */
+export class EngineStateError extends BaseError {
+  static override readonly code = 'CW_ENGINE_STATE'
+  override name = 'EngineStateError'
+  constructor(engine: string, problem: string) {
+    super(`${engine}: ${problem}`, { details: { engine } })
+  }
+}
+
+/** An engine asked for that is not installed here (onnxruntime-node is optional). */
+export class EngineUnavailableError extends BaseError {
+  static override readonly code = 'CW_ENGINE_UNAVAILABLE'
+  override name = 'EngineUnavailableError'
+  constructor(engine: string, options: BaseErrorOptions = {}) {
+    super(`inference engine ${engine} is not available here`, { ...options, details: { engine, ...options.details } })
+  }
+}
+
+/** The runtime failed while running a model whose inputs had been checked. */
+export class InferenceRunError extends BaseError {
+  static override readonly code = 'CW_INFERENCE_RUN'
+  override name = 'InferenceRunError'
+  constructor(engine: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`${engine} failed to run the model: ${problem}`, { ...options, details: { engine, ...options.details } })
+  }
+}

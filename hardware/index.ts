@@ -1,0 +1,5 @@
+// Public API of hardware/: each sub-folder's index re-exports its own API; append yours.
+export * from './errors.js'
+export * from './sensors/index.js'
+export * from './keys/index.js'
+export * from './accelerators/index.js'

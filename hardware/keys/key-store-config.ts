@@ -1,0 +1,66 @@
+// The configuration of a key store, as it appears in a device's JSON configuration under
+// `keyStore`. Validated once, here, with errors that name the field.
+import type { Logger } from 'pino'
+import { z } from 'zod'
+import { InvalidArgumentError } from '../../protocols/errors.js'
+import { SCRYPT_MAX_N, SCRYPT_MAX_P, SCRYPT_MAX_R } from '../constants.js'
+import { secretSourceSchema } from './secret-source.js'
+
+/** PKCS#11 v2.40 §3.2 CK_TOKEN_INFO: a token label is 32 bytes, blank-padded. */
+const TOKEN_LABEL_MAX_LENGTH = 32
+
+export const fileKeyStoreConfigSchema = z.strictObject({
+  kind: z.literal('file'),
+  /** Directory of `<label>.json` key files; created 0700 when missing. */
+  directory: z.string().min(1, 'expected a directory path'),
+  password: secretSourceSchema,
+  /** scrypt cost of the files this store writes; SCRYPT_DEFAULTS when absent. */
+  scrypt: z
+    .strictObject({
+      n: z
+        .number()
+        .int()
+        .min(2)
+        .max(SCRYPT_MAX_N)
+        .refine((n) => (n & (n - 1)) === 0, 'expected a power of two'),
+      r: z.number().int().min(1).max(SCRYPT_MAX_R),
+      p: z.number().int().min(1).max(SCRYPT_MAX_P),
+    })
+    .optional(),
+})
+
+export const pkcs11KeyStoreConfigSchema = z.strictObject({
+  kind: z.literal('pkcs11'),
+  /** Path of the PKCS#11 shared library, e.g. /usr/lib/softhsm/libsofthsm2.so. */
+  module: z.string().min(1, 'expected the path of a PKCS#11 module'),
+  /** The token: by its label (CK_TOKEN_INFO.label) or by the module's slot id. */
+  token: z.union([
+    z.strictObject({ label: z.string().min(1).max(TOKEN_LABEL_MAX_LENGTH) }),
+    z.strictObject({ slot: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+  ]),
+  pin: secretSourceSchema,
+})
+
+export const keyStoreConfigSchema = z.discriminatedUnion('kind', [fileKeyStoreConfigSchema, pkcs11KeyStoreConfigSchema])
+
+export type FileKeyStoreConfig = z.infer<typeof fileKeyStoreConfigSchema>
+export type Pkcs11KeyStoreConfig = z.infer<typeof pkcs11KeyStoreConfigSchema>
+export type KeyStoreConfig = z.infer<typeof keyStoreConfigSchema>
+
+/** What every backend's opener takes besides its configuration. */
+export interface OpenKeyStoreOptions {
+  /** Parent logger; the store logs through a child named after its component. */
+  logger?: Logger
+  /** The environment that `{ env: NAME }` secret sources read; process.env when absent. */
+  env?: Readonly<Record<string, string | undefined>>
+  signal?: AbortSignal
+}
+
+/** Validates `input` against `schema`; InvalidArgumentError with `field` = `keyStore.<path>`. */
+export function parseKeyStoreConfig<T>(schema: z.ZodType<T>, input: unknown): T {
+  const result = schema.safeParse(input)
+  if (result.success) return result.data
+  const issue = result.error.issues[0]
+  const field = ['keyStore', ...(issue?.path ?? []).map(String)].join('.')
+  throw new InvalidArgumentError(field, issue?.message ?? 'invalid')
+}
