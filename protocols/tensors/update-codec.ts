@@ -71,7 +71,8 @@ const f32Bytes = (values: Float32Array): Uint8Array => new Uint8Array(values.buf
 
 /** A Float32Array over `bytes`, copied only when the bytes are not 4-byte aligned. */
 const f32View = (bytes: Uint8Array): Float32Array => {
-  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice()
+  // `new Uint8Array(x)` copies even a Buffer, whose `slice` would return a view.
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes)
   return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4)
 }
 
@@ -195,7 +196,7 @@ function decodeTensor(encoding: UpdateEncoding, wire: proto.UpdateTensor, index:
     }
     case 'float16': {
       expectBytes('data', wire.data, n * 2)
-      const aligned = wire.data.byteOffset % 2 === 0 ? wire.data : wire.data.slice()
+      const aligned = wire.data.byteOffset % 2 === 0 ? wire.data : new Uint8Array(wire.data)
       const halves = new Uint16Array(aligned.buffer, aligned.byteOffset, n)
       for (let i = 0; i < n; i++) {
         const bits = halves[i] as number
@@ -223,7 +224,7 @@ function decodeTensor(encoding: UpdateEncoding, wire: proto.UpdateTensor, index:
       expectBytes('data', wire.data, k * 4)
       const values = f32View(wire.data)
       finite(values)
-      const aligned = wire.indices.byteOffset % 4 === 0 ? wire.indices : wire.indices.slice()
+      const aligned = wire.indices.byteOffset % 4 === 0 ? wire.indices : new Uint8Array(wire.indices)
       const indices = new Uint32Array(aligned.buffer, aligned.byteOffset, k)
       let previous = -1
       for (let j = 0; j < k; j++) {

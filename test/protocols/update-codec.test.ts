@@ -199,3 +199,15 @@ t.test('kthLargest finds the k-th largest whatever the input', async (t) => {
   )
   t.pass('500 random arrays')
 })
+
+t.test('decodes from a Buffer at any byte offset (as level and sockets hand them out)', async (t) => {
+  const tensors: UpdateTensor[] = [{ name: 'w', dtype: 'float32', shape: [3], data: new Float32Array([0.5, -1.25, 3]) }]
+  for (const encoding of UPDATE_ENCODINGS) {
+    const bytes = encodeUpdate(tensors, { encoding, density: 1 })
+    const expected = decodeUpdate(bytes).tensors[0]?.data
+    for (const offset of [1, 2, 3]) {
+      const shifted = Buffer.concat([Buffer.alloc(offset), Buffer.from(bytes)]).subarray(offset)
+      t.same(decodeUpdate(shifted).tensors[0]?.data, expected, `${encoding} at offset ${offset}`)
+    }
+  }
+})

@@ -1,0 +1,5 @@
+export * from './constants.js'
+export * from './round-config.js'
+export * from './round-store.js'
+export * from './select-participants.js'
+export * from './round-runner.js'

@@ -1,0 +1,36 @@
+// A round's settings, validated once at the boundary; errors name the field.
+import { z } from 'zod'
+import { RoundConfigError } from '../errors.js'
+import { DEFAULT_QUORUM, DEFAULT_ROUND_SECONDS, DEFAULT_SELECTION } from './constants.js'
+
+export const roundConfigSchema = z.strictObject({
+  /** Participant selection: a fraction of the eligible devices, at least `min`, at most `max`. */
+  selection: z
+    .strictObject({
+      fraction: z.number().gt(0).lte(1),
+      min: z.number().int().min(1),
+      max: z.number().int().min(1).max(100_000),
+    })
+    .refine((s) => s.min <= s.max, { message: 'min must not exceed max', path: ['min'] })
+    .default({ ...DEFAULT_SELECTION }),
+  /** Seconds from the announcement to the deadline. */
+  durationSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(DEFAULT_ROUND_SECONDS),
+  /** Accepted updates after which the round closes before its deadline. */
+  quorum: z.number().int().min(1).default(DEFAULT_QUORUM),
+  strategy: z.strictObject({
+    name: z.string().min(1).max(64),
+    params: z.record(z.string(), z.number()).default({}),
+  }),
+})
+
+export type RoundConfig = z.infer<typeof roundConfigSchema>
+export type RoundConfigInput = z.input<typeof roundConfigSchema>
+
+export function parseRoundConfig(input: unknown): RoundConfig {
+  const result = roundConfigSchema.safeParse(input)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    throw new RoundConfigError(['config', ...(issue?.path ?? []).map(String)].join('.'), issue?.message ?? 'invalid')
+  }
+  return result.data
+}

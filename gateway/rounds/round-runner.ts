@@ -1,0 +1,251 @@
+// Runs a fleet's rounds through open → collecting → aggregating → settling → done, on the
+// persisted RoundStore. Aggregation reads the accepted updates back from the store in device
+// order and is deterministic, so a round resumed after a crash produces the model an
+// uninterrupted one would have.
+import { pino, type Logger } from 'pino'
+import { getAddress, type Address, type Hex } from 'viem'
+import {
+  contentId,
+  decodeModel,
+  decodeSubmission,
+  decodeUpdate,
+  encodeModel,
+  encodeUpdate,
+  readInitializers,
+  replaceInitializers,
+  signMessage,
+  type ClientUpdate,
+  type FleetDomain,
+  type NamedTensor,
+  type Signed,
+  type Signer,
+  type Strategy,
+} from '../../protocols/index.js'
+import { RoundStateError } from '../errors.js'
+import { parseRoundConfig, type RoundConfig, type RoundConfigInput } from './round-config.js'
+import { type RoundMeta, type RoundResult, type RoundStore } from './round-store.js'
+import { selectParticipants } from './select-participants.js'
+
+export interface RoundRunnerParameters {
+  store: RoundStore
+  domain: FleetDomain
+  fleet: Hex
+  /** The gateway's key: it signs announcements. */
+  gateway: Signer
+  /** The strategy a round configuration names. */
+  strategy(config: RoundConfig['strategy']): Strategy
+  /** Publishes a signed announcement (gossipsub in the daemon). Called again after a restart in `open`. */
+  announce(announcement: Signed<'RoundAnnouncement'>): Promise<void>
+  /** Records the round on chain; must be idempotent (a restart in `settling` calls it again). */
+  settle?(meta: RoundMeta): Promise<Record<string, string>>
+  /** Scores a model on the gateway's validation set, higher is better. */
+  evaluate?(model: Uint8Array): Promise<number>
+  /** How much worse than its parent a new model may score before the parent is kept. */
+  evaluationMargin?: number
+  /** Called after every committed state change (for logs, metrics and tests). */
+  onState?(meta: RoundMeta): Promise<void>
+  /** Unix seconds. */
+  now?(): number
+  logger?: Logger
+}
+
+export interface StartRoundParameters {
+  round: bigint
+  baseModel: Uint8Array
+  config: RoundConfigInput
+  /** Registered devices eligible to take part. */
+  eligible: readonly Address[]
+}
+
+const canonicalParams = (params: Readonly<Record<string, number>>): string =>
+  JSON.stringify(Object.fromEntries(Object.entries(params).sort(([a], [b]) => (a < b ? -1 : 1))))
+
+const jsonSafe = (message: Record<string, unknown>): Record<string, string> =>
+  Object.fromEntries(Object.entries(message).map(([k, v]) => [k, String(v)]))
+
+const byName = <T extends { name: string }>(ts: readonly T[]): T[] => [...ts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+
+export class RoundRunner {
+  readonly #p: RoundRunnerParameters
+  readonly #log: Logger
+
+  constructor(parameters: RoundRunnerParameters) {
+    this.#p = parameters
+    this.#log = (parameters.logger ?? pino({ enabled: false })).child({ component: 'gateway:rounds' })
+  }
+
+  #now(): number {
+    return Math.floor(this.#p.now?.() ?? Date.now() / 1000)
+  }
+
+  /** Opens a round, announces it and starts collecting. */
+  async start({ round, baseModel, config: input, eligible }: StartRoundParameters): Promise<RoundMeta> {
+    const config = parseRoundConfig(input)
+    const strategy = this.#p.strategy(config.strategy)
+    decodeModel(baseModel) // a base model that does not decode is refused before anything is written
+    const baseHash = contentId(baseModel)
+    await this.#p.store.putModel(baseHash, baseModel)
+    const announcedAt = this.#now()
+    const deadline = announcedAt + config.durationSeconds
+    const message = {
+      fleet: this.#p.fleet,
+      round,
+      gateway: this.#p.gateway.address,
+      baseModel: baseHash,
+      strategy: strategy.name,
+      params: canonicalParams(strategy.configure().params),
+      deadline: BigInt(deadline),
+    }
+    const signed = await signMessage('RoundAnnouncement', { domain: this.#p.domain, message, signer: this.#p.gateway })
+    const opened = await this.#p.store.open({
+      round: round.toString(),
+      config,
+      baseModel: baseHash,
+      announcedAt,
+      deadline,
+      participants: selectParticipants(eligible, round, baseHash, config.selection),
+      announcement: { message: jsonSafe(message), signature: signed.signature },
+    })
+    await this.#p.onState?.(opened)
+    this.#log.info({ round: round.toString(), baseModel: baseHash, deadline }, 'round opened')
+    return this.#announce(round)
+  }
+
+  async #announce(round: bigint): Promise<RoundMeta> {
+    const meta = await this.#require(round, 'open')
+    const m = meta.announcement.message
+    const announcement: Signed<'RoundAnnouncement'> = {
+      message: {
+        fleet: m.fleet as Hex,
+        round: BigInt(m.round as string),
+        gateway: m.gateway as Address,
+        baseModel: m.baseModel as Hex,
+        strategy: m.strategy as string,
+        params: m.params as string,
+        deadline: BigInt(m.deadline as string),
+      },
+      signature: meta.announcement.signature,
+    }
+    await this.#p.announce(announcement)
+    return this.#changed(this.#p.store.transition(round, 'open'))
+  }
+
+  /** Keeps an accepted update; false when the device or attestation was already counted. */
+  async accept(round: bigint, device: Address, attestationHash: Hex, submission: Uint8Array): Promise<{ stored: boolean; quorum: boolean }> {
+    const stored = await this.#p.store.putUpdate(round, device, attestationHash, submission)
+    const meta = await this.#require(round, 'collecting')
+    return { stored, quorum: meta.accepted >= meta.config.quorum }
+  }
+
+  /** Whether the round should stop collecting: quorum reached or deadline passed. */
+  async due(round: bigint): Promise<boolean> {
+    const meta = await this.#require(round, 'collecting')
+    return meta.accepted >= meta.config.quorum || this.#now() >= meta.deadline
+  }
+
+  /** Stops collecting, aggregates, and settles. */
+  async finish(round: bigint): Promise<RoundMeta> {
+    await this.#changed(this.#p.store.transition(round, 'collecting'))
+    await this.#aggregate(round)
+    return this.#settle(round)
+  }
+
+  /**
+   * Continues the current round from its persisted state after a restart: re-announces an open
+   * round, aggregates and settles an interrupted one. A collecting round goes on collecting.
+   */
+  async resume(): Promise<RoundMeta | undefined> {
+    const meta = await this.#p.store.current()
+    if (meta === undefined) return undefined
+    const round = BigInt(meta.round)
+    this.#log.info({ round: meta.round, state: meta.state }, 'resuming round')
+    switch (meta.state) {
+      case 'open':
+        return this.#announce(round)
+      case 'aggregating':
+        await this.#aggregate(round)
+        return this.#settle(round)
+      case 'settling':
+        return this.#settle(round)
+      default:
+        return meta
+    }
+  }
+
+  async #require(round: bigint, state: RoundMeta['state']): Promise<RoundMeta> {
+    const meta = await this.#p.store.get(round)
+    if (meta === undefined || meta.state !== state) throw new RoundStateError(round, meta?.state, `expected the round to be ${state}`)
+    return meta
+  }
+
+  async #aggregate(round: bigint): Promise<RoundMeta> {
+    const meta = await this.#require(round, 'aggregating')
+    const store = this.#p.store
+    const baseBytes = await store.model(meta.baseModel)
+    if (baseBytes === undefined) throw new RoundStateError(round, meta.state, `base model ${meta.baseModel} is not in the store`)
+    const model = decodeModel(baseBytes)
+    const base = byName(readInitializers(model, { floatOnly: true })) as NamedTensor<'float32'>[]
+    const strategy = this.#p.strategy(meta.config.strategy)
+    const previousState = await this.#previousState(round)
+    async function* updates(): AsyncGenerator<ClientUpdate> {
+      for await (const bytes of store.updates(round)) {
+        const submission = decodeSubmission(bytes)
+        yield {
+          device: getAddress(submission.attestation.message.device),
+          sampleCount: Number(submission.attestation.message.sampleCount),
+          delta: decodeUpdate(submission.update).tensors,
+        }
+      }
+    }
+    const blobs: [Hex, Uint8Array][] = []
+    let result: RoundResult
+    if (meta.accepted === 0) {
+      result = { newModel: meta.baseModel, used: [], keptParent: true }
+    } else {
+      const aggregated = await strategy.aggregate(base, updates(), previousState)
+      const bytes = encodeModel(replaceInitializers(model, aggregated.weights))
+      let newModel = contentId(bytes)
+      let keptParent = false
+      if (this.#p.evaluate !== undefined) {
+        const [parentScore, newScore] = [await this.#p.evaluate(baseBytes), await this.#p.evaluate(bytes)]
+        keptParent = newScore < parentScore - (this.#p.evaluationMargin ?? 0)
+        this.#log.info({ round: meta.round, parentScore, newScore, keptParent }, 'evaluated')
+      }
+      if (keptParent) newModel = meta.baseModel
+      else blobs.push([newModel, bytes])
+      result = { newModel, used: [...aggregated.used], keptParent }
+      if (aggregated.state.length > 0) {
+        const stateBytes = encodeUpdate(aggregated.state, { encoding: 'float32' })
+        result.stateHash = contentId(stateBytes)
+        blobs.push([result.stateHash, stateBytes])
+      }
+    }
+    this.#log.info({ round: meta.round, newModel: result.newModel, updates: result.used.length }, 'aggregated')
+    return this.#changed(store.transition(round, 'aggregating', { result }, blobs))
+  }
+
+  /** The server optimiser state the previous round left, if any. */
+  async #previousState(round: bigint): Promise<NamedTensor<'float32'>[]> {
+    if (round === 0n) return []
+    const previous = await this.#p.store.get(round - 1n)
+    const hash = previous?.result?.stateHash
+    if (hash === undefined) return []
+    const bytes = await this.#p.store.model(hash)
+    return bytes === undefined ? [] : decodeUpdate(bytes).tensors
+  }
+
+  async #settle(round: bigint): Promise<RoundMeta> {
+    const meta = await this.#require(round, 'settling')
+    const settlement = this.#p.settle === undefined ? {} : await this.#p.settle(meta)
+    this.#log.info({ round: meta.round, ...settlement }, 'settled')
+    return this.#changed(this.#p.store.transition(round, 'settling', { settlement }))
+  }
+
+  async #changed(transition: Promise<RoundMeta>): Promise<RoundMeta> {
+    const meta = await transition
+    await this.#p.onState?.(meta)
+    return meta
+  }
+}
+
+
