@@ -26,7 +26,12 @@ export const MAX_MESSAGE_BYTES = {
   // A submission carries an attestation, a certificate and one encoded update.
   UpdateSubmission: 32 * MiB + 4 * KiB,
   ModelUpdate: 32 * MiB,
+  // A round record holds up to MAX_RECORD_CONTRIBUTIONS signed attestations and certificates.
+  RoundRecord: 16 * MiB,
 } as const
+
+/** Most contributions one round record holds. */
+export const MAX_RECORD_CONTRIBUTIONS = 10_000
 
 /** Caps on the fields of signed messages. */
 export const MAX_PEER_ID_LENGTH = 128

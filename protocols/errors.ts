@@ -186,3 +186,52 @@ export class BlobHashMismatchError extends BaseError {
     super(`blob hashes to ${actual}, expected ${expected}`, { ...options, details: { expected, actual, ...options.details } })
   }
 }
+
+// --- model format (protocols/model) ----------------------------------------------------------
+
+/** Bytes that are not a well-formed ONNX model, or a model that breaks a rule of the format. `details.field` names what. */
+export class ModelFormatError extends BaseError {
+  static override readonly code = 'CW_MODEL_FORMAT'
+  override name = 'ModelFormatError'
+  constructor(field: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`model: ${field}: ${problem}`, { ...options, details: { field, ...options.details } })
+  }
+}
+
+/** An encoded model larger than MAX_MODEL_BYTES; refused before decoding. */
+export class ModelTooLargeError extends BaseError {
+  static override readonly code = 'CW_MODEL_TOO_LARGE'
+  override name = 'ModelTooLargeError'
+  constructor(size: number, max: number) {
+    super(`model of ${size} bytes exceeds its cap of ${max} bytes`, { details: { size, max } })
+  }
+}
+
+/** A node whose op (or an attribute of it) is outside the supported set. `details` names op and node. */
+export class UnsupportedOpError extends BaseError {
+  static override readonly code = 'CW_MODEL_UNSUPPORTED_OP'
+  override name = 'UnsupportedOpError'
+  constructor(op: string, node: string, problem = 'is not in the supported set', options: BaseErrorOptions = {}) {
+    super(`op ${op} (node ${JSON.stringify(node)}) ${problem}`, { ...options, details: { op, node, ...options.details } })
+  }
+}
+
+/** A named initializer that a model lacks, or a replacement whose dtype or shape differs. */
+export class InitializerMismatchError extends BaseError {
+  static override readonly code = 'CW_MODEL_INITIALIZER'
+  override name = 'InitializerMismatchError'
+  constructor(tensor: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`initializer ${JSON.stringify(tensor)}: ${problem}`, { ...options, details: { tensor, ...options.details } })
+  }
+}
+
+// --- contracts (protocols/contracts) ---------------------------------------------------------
+
+/** A read of a fleet contract failed: the node is unreachable, or no such contract answers there. */
+export class ContractReadError extends BaseError {
+  static override readonly code = 'CW_CONTRACT_READ'
+  override name = 'ContractReadError'
+  constructor(call: string, options: BaseErrorOptions = {}) {
+    super(`cannot read ${call}`, { ...options, details: { call, ...options.details } })
+  }
+}

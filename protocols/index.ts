@@ -13,3 +13,6 @@ export { encodeSigned, decodeSigned, encodeSubmission, decodeSubmission, type Up
 export * from './tensors/named-tensor.js'
 export * from './tensors/update-codec.js'
 export * from './merkle/contributions.js'
+export * from './model/index.js'
+export * from './aggregation/index.js'
+export * from './mesh/index.js'

@@ -10,7 +10,7 @@ import { EIP712_TYPES, type MessageKind } from '../eip712/types.js'
 import { SIGNATURE_LENGTH } from '../crypto/signature.js'
 import * as proto from './proto/messages.js'
 
-type WireObject = Record<string, unknown>
+export type WireObject = Record<string, unknown>
 
 /** The shape every protons codec has, seen without its per-message types. */
 interface WireCodec {
@@ -63,7 +63,8 @@ export function requireCanonical(type: string, bytes: Uint8Array, reencoded: Uin
   throw new DecodeError(type, 'bytes', `not the canonical encoding (differs at byte ${at})`, { details: { offset: at } })
 }
 
-function toWire<K extends MessageKind>(kind: K, signed: Signed<K>): WireObject {
+/** A validated signed message as its protons wire object (addresses and hashes as raw bytes). */
+export function toWireSigned<K extends MessageKind>(kind: K, signed: Signed<K>): WireObject {
   const message = parseMessage(kind, signed.message)
   const wire: WireObject = {}
   for (const { name, type } of EIP712_TYPES[kind]) {
@@ -74,7 +75,8 @@ function toWire<K extends MessageKind>(kind: K, signed: Signed<K>): WireObject {
   return wire
 }
 
-function fromWire<K extends MessageKind>(kind: K, wire: WireObject): Signed<K> {
+/** A decoded protons wire object as a validated signed message; DecodeError names a bad field. */
+export function fromWireSigned<K extends MessageKind>(kind: K, wire: WireObject): Signed<K> {
   const message: WireObject = {}
   for (const { name, type } of EIP712_TYPES[kind]) {
     const value = wire[name]
@@ -100,7 +102,7 @@ function fromWire<K extends MessageKind>(kind: K, wire: WireObject): Signed<K> {
 
 /** Encodes a signed message; the message is validated first. */
 export function encodeSigned<K extends MessageKind>(kind: K, signed: Signed<K>): Uint8Array {
-  const bytes = WIRE[kind].encode(toWire(kind, signed))
+  const bytes = WIRE[kind].encode(toWireSigned(kind, signed))
   checkSize(kind, bytes)
   return bytes
 }
@@ -112,7 +114,7 @@ export function decodeSigned<K extends MessageKind>(kind: K, bytes: Uint8Array):
   const limits = DECODE_LIMITS[kind]
   const wire = decodeProtobuf(kind, bytes, () => codec.decode(bytes, limits === undefined ? {} : { limits }))
   requireCanonical(kind, bytes, codec.encode(wire))
-  return fromWire(kind, wire)
+  return fromWireSigned(kind, wire)
 }
 
 /** What a device sends on /counterweight/update/1.0.0. */
@@ -125,8 +127,8 @@ export interface UpdateSubmission {
 
 export function encodeSubmission(submission: UpdateSubmission): Uint8Array {
   const bytes = proto.UpdateSubmission.encode({
-    attestation: toWire('UpdateAttestation', submission.attestation) as unknown as proto.UpdateAttestation,
-    certificate: toWire('DeviceCertificate', submission.certificate) as unknown as proto.DeviceCertificate,
+    attestation: toWireSigned('UpdateAttestation', submission.attestation) as unknown as proto.UpdateAttestation,
+    certificate: toWireSigned('DeviceCertificate', submission.certificate) as unknown as proto.DeviceCertificate,
     // protons types bytes as Uint8Array<ArrayBuffer>; it only reads them.
     update: submission.update as Uint8Array<ArrayBuffer>,
   })
@@ -145,7 +147,7 @@ export function decodeSubmission(bytes: Uint8Array): UpdateSubmission {
   if (wire.certificate === undefined) throw new DecodeError(type, 'certificate', 'missing')
   const nested = <K extends MessageKind>(kind: K, value: WireObject): Signed<K> => {
     checkSize(kind, WIRE[kind].encode(value))
-    return fromWire(kind, value)
+    return fromWireSigned(kind, value)
   }
   return {
     attestation: nested('UpdateAttestation', wire.attestation as unknown as WireObject),

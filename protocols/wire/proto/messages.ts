@@ -1967,3 +1967,846 @@ export namespace ModelUpdate {
     return streamMessage(buf, ModelUpdate.codec(), opts)
   }
 }
+
+export interface RoundContribution {
+  attestation?: UpdateAttestation
+  certificate?: DeviceCertificate
+  used: boolean
+  qualityPpm: number
+  reward: Uint8Array<ArrayBuffer>
+}
+
+export namespace RoundContribution {
+  let _codec: Codec<RoundContribution>
+
+  export const codec = (): Codec<RoundContribution> => {
+    if (_codec == null) {
+      _codec = message<RoundContribution>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.attestation != null) {
+          w.uint32(10)
+          UpdateAttestation.codec().encode(obj.attestation, w)
+        }
+
+        if (obj.certificate != null) {
+          w.uint32(18)
+          DeviceCertificate.codec().encode(obj.certificate, w)
+        }
+
+        if ((obj.used != null && obj.used !== false)) {
+          w.uint32(24)
+          w.bool(obj.used)
+        }
+
+        if ((obj.qualityPpm != null && obj.qualityPpm !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.qualityPpm)
+        }
+
+        if ((obj.reward != null && obj.reward.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.reward)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          used: false,
+          qualityPpm: 0,
+          reward: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.attestation = UpdateAttestation.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.attestation ?? {}
+              })
+              break
+            }
+            case 2: {
+              obj.certificate = DeviceCertificate.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.certificate ?? {}
+              })
+              break
+            }
+            case 3: {
+              obj.used = reader.bool()
+              break
+            }
+            case 4: {
+              obj.qualityPpm = reader.uint32()
+              break
+            }
+            case 5: {
+              obj.reward = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield * UpdateAttestation.codec().stream(reader, reader.uint32(), `${prefix}.attestation`, {
+                limits: opts.limits?.attestation ?? {}
+              })
+
+              break
+            }
+            case 2: {
+              yield * DeviceCertificate.codec().stream(reader, reader.uint32(), `${prefix}.certificate`, {
+                limits: opts.limits?.certificate ?? {}
+              })
+
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.used`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.qualityPpm`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.reward`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface RoundContributionAttestationFleetFieldEvent {
+    field: '$.attestation.fleet'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundContributionAttestationRoundFieldEvent {
+    field: '$.attestation.round'
+    value: bigint
+  }
+
+  export interface RoundContributionAttestationDeviceFieldEvent {
+    field: '$.attestation.device'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundContributionAttestationBaseModelFieldEvent {
+    field: '$.attestation.baseModel'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundContributionAttestationUpdateHashFieldEvent {
+    field: '$.attestation.updateHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundContributionAttestationSampleCountFieldEvent {
+    field: '$.attestation.sampleCount'
+    value: bigint
+  }
+
+  export interface RoundContributionAttestationMetricsHashFieldEvent {
+    field: '$.attestation.metricsHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundContributionAttestationTimeFieldEvent {
+    field: '$.attestation.time'
+    value: bigint
+  }
+
+  export interface RoundContributionAttestationSignatureFieldEvent {
+    field: '$.attestation.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundContributionCertificateDeviceFieldEvent {
+    field: '$.certificate.device'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundContributionCertificatePeerIdFieldEvent {
+    field: '$.certificate.peerId'
+    value: string
+  }
+
+  export interface RoundContributionCertificateFleetFieldEvent {
+    field: '$.certificate.fleet'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundContributionCertificateHardwareModelFieldEvent {
+    field: '$.certificate.hardwareModel'
+    value: string
+  }
+
+  export interface RoundContributionCertificateKeyStorageFieldEvent {
+    field: '$.certificate.keyStorage'
+    value: string
+  }
+
+  export interface RoundContributionCertificateCapabilitiesFieldEvent {
+    field: '$.certificate.capabilities[]'
+    index: number
+    value: string
+  }
+
+  export interface RoundContributionCertificateValidFromFieldEvent {
+    field: '$.certificate.validFrom'
+    value: bigint
+  }
+
+  export interface RoundContributionCertificateValidUntilFieldEvent {
+    field: '$.certificate.validUntil'
+    value: bigint
+  }
+
+  export interface RoundContributionCertificateSerialFieldEvent {
+    field: '$.certificate.serial'
+    value: string
+  }
+
+  export interface RoundContributionCertificateSignatureFieldEvent {
+    field: '$.certificate.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundContributionUsedFieldEvent {
+    field: '$.used'
+    value: boolean
+  }
+
+  export interface RoundContributionQualityPpmFieldEvent {
+    field: '$.qualityPpm'
+    value: number
+  }
+
+  export interface RoundContributionRewardFieldEvent {
+    field: '$.reward'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<RoundContribution>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, RoundContribution.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundContribution>): RoundContribution {
+    return decodeMessage(buf, RoundContribution.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundContribution>): Generator<RoundContributionAttestationFleetFieldEvent | RoundContributionAttestationRoundFieldEvent | RoundContributionAttestationDeviceFieldEvent | RoundContributionAttestationBaseModelFieldEvent | RoundContributionAttestationUpdateHashFieldEvent | RoundContributionAttestationSampleCountFieldEvent | RoundContributionAttestationMetricsHashFieldEvent | RoundContributionAttestationTimeFieldEvent | RoundContributionAttestationSignatureFieldEvent | RoundContributionCertificateDeviceFieldEvent | RoundContributionCertificatePeerIdFieldEvent | RoundContributionCertificateFleetFieldEvent | RoundContributionCertificateHardwareModelFieldEvent | RoundContributionCertificateKeyStorageFieldEvent | RoundContributionCertificateCapabilitiesFieldEvent | RoundContributionCertificateValidFromFieldEvent | RoundContributionCertificateValidUntilFieldEvent | RoundContributionCertificateSerialFieldEvent | RoundContributionCertificateSignatureFieldEvent | RoundContributionUsedFieldEvent | RoundContributionQualityPpmFieldEvent | RoundContributionRewardFieldEvent> {
+    return streamMessage(buf, RoundContribution.codec(), opts)
+  }
+}
+
+export interface RoundRecord {
+  fleet: Uint8Array<ArrayBuffer>
+  round: bigint
+  chainId: bigint
+  registry: Uint8Array<ArrayBuffer>
+  owner: Uint8Array<ArrayBuffer>
+  announcement?: RoundAnnouncement
+  parentModel: Uint8Array<ArrayBuffer>
+  newModel: Uint8Array<ArrayBuffer>
+  keptParent: boolean
+  previousState: Uint8Array<ArrayBuffer>
+  nextState: Uint8Array<ArrayBuffer>
+  contributions: RoundContribution[]
+  contributionsRoot: Uint8Array<ArrayBuffer>
+  rewardTotal: Uint8Array<ArrayBuffer>
+}
+
+export namespace RoundRecord {
+  let _codec: Codec<RoundRecord>
+
+  export const codec = (): Codec<RoundRecord> => {
+    if (_codec == null) {
+      _codec = message<RoundRecord>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.fleet != null && obj.fleet.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.fleet)
+        }
+
+        if ((obj.round != null && obj.round !== 0n)) {
+          w.uint32(16)
+          w.uint64(obj.round)
+        }
+
+        if ((obj.chainId != null && obj.chainId !== 0n)) {
+          w.uint32(24)
+          w.uint64(obj.chainId)
+        }
+
+        if ((obj.registry != null && obj.registry.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.registry)
+        }
+
+        if ((obj.owner != null && obj.owner.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.owner)
+        }
+
+        if (obj.announcement != null) {
+          w.uint32(50)
+          RoundAnnouncement.codec().encode(obj.announcement, w)
+        }
+
+        if ((obj.parentModel != null && obj.parentModel.byteLength > 0)) {
+          w.uint32(58)
+          w.bytes(obj.parentModel)
+        }
+
+        if ((obj.newModel != null && obj.newModel.byteLength > 0)) {
+          w.uint32(66)
+          w.bytes(obj.newModel)
+        }
+
+        if ((obj.keptParent != null && obj.keptParent !== false)) {
+          w.uint32(72)
+          w.bool(obj.keptParent)
+        }
+
+        if ((obj.previousState != null && obj.previousState.byteLength > 0)) {
+          w.uint32(82)
+          w.bytes(obj.previousState)
+        }
+
+        if ((obj.nextState != null && obj.nextState.byteLength > 0)) {
+          w.uint32(90)
+          w.bytes(obj.nextState)
+        }
+
+        if (obj.contributions != null && obj.contributions.length > 0) {
+          for (const value of obj.contributions) {
+            w.uint32(98)
+            RoundContribution.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.contributionsRoot != null && obj.contributionsRoot.byteLength > 0)) {
+          w.uint32(106)
+          w.bytes(obj.contributionsRoot)
+        }
+
+        if ((obj.rewardTotal != null && obj.rewardTotal.byteLength > 0)) {
+          w.uint32(114)
+          w.bytes(obj.rewardTotal)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          fleet: uint8ArrayAlloc(0),
+          round: 0n,
+          chainId: 0n,
+          registry: uint8ArrayAlloc(0),
+          owner: uint8ArrayAlloc(0),
+          parentModel: uint8ArrayAlloc(0),
+          newModel: uint8ArrayAlloc(0),
+          keptParent: false,
+          previousState: uint8ArrayAlloc(0),
+          nextState: uint8ArrayAlloc(0),
+          contributions: [],
+          contributionsRoot: uint8ArrayAlloc(0),
+          rewardTotal: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.fleet = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.round = reader.uint64()
+              break
+            }
+            case 3: {
+              obj.chainId = reader.uint64()
+              break
+            }
+            case 4: {
+              obj.registry = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.owner = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.announcement = RoundAnnouncement.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.announcement ?? {}
+              })
+              break
+            }
+            case 7: {
+              obj.parentModel = reader.bytes()
+              break
+            }
+            case 8: {
+              obj.newModel = reader.bytes()
+              break
+            }
+            case 9: {
+              obj.keptParent = reader.bool()
+              break
+            }
+            case 10: {
+              obj.previousState = reader.bytes()
+              break
+            }
+            case 11: {
+              obj.nextState = reader.bytes()
+              break
+            }
+            case 12: {
+              if (opts.limits?.contributions != null && obj.contributions.length === opts.limits.contributions) {
+                throw new MaxLengthError('Decode error - repeated field "contributions" had too many elements')
+              }
+
+              obj.contributions.push(RoundContribution.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.contributions$ ?? {}
+              }))
+              break
+            }
+            case 13: {
+              obj.contributionsRoot = reader.bytes()
+              break
+            }
+            case 14: {
+              obj.rewardTotal = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          contributions: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.fleet`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.round`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.chainId`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.registry`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.owner`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 6: {
+              yield * RoundAnnouncement.codec().stream(reader, reader.uint32(), `${prefix}.announcement`, {
+                limits: opts.limits?.announcement ?? {}
+              })
+
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.parentModel`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.newModel`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.keptParent`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.previousState`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.nextState`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 12: {
+              if (opts.limits?.contributions != null && obj.contributions === opts.limits.contributions) {
+                throw new MaxLengthError('Streaming decode error - repeated field "contributions" had too many elements')
+              }
+
+              for (const evt of RoundContribution.codec().stream(reader, reader.uint32(), `${prefix}.contributions[]`, {
+                limits: opts.limits?.contributions$ ?? {}
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.contributions
+                }
+              }
+
+              obj.contributions++
+
+              break
+            }
+            case 13: {
+              yield {
+                field: `${prefix}.contributionsRoot`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 14: {
+              yield {
+                field: `${prefix}.rewardTotal`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface RoundRecordFleetFieldEvent {
+    field: '$.fleet'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundRecordRoundFieldEvent {
+    field: '$.round'
+    value: bigint
+  }
+
+  export interface RoundRecordChainIdFieldEvent {
+    field: '$.chainId'
+    value: bigint
+  }
+
+  export interface RoundRecordRegistryFieldEvent {
+    field: '$.registry'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundRecordOwnerFieldEvent {
+    field: '$.owner'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundRecordAnnouncementFleetFieldEvent {
+    field: '$.announcement.fleet'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundRecordAnnouncementRoundFieldEvent {
+    field: '$.announcement.round'
+    value: bigint
+  }
+
+  export interface RoundRecordAnnouncementGatewayFieldEvent {
+    field: '$.announcement.gateway'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundRecordAnnouncementBaseModelFieldEvent {
+    field: '$.announcement.baseModel'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundRecordAnnouncementStrategyFieldEvent {
+    field: '$.announcement.strategy'
+    value: string
+  }
+
+  export interface RoundRecordAnnouncementParamsFieldEvent {
+    field: '$.announcement.params'
+    value: string
+  }
+
+  export interface RoundRecordAnnouncementDeadlineFieldEvent {
+    field: '$.announcement.deadline'
+    value: bigint
+  }
+
+  export interface RoundRecordAnnouncementSignatureFieldEvent {
+    field: '$.announcement.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundRecordParentModelFieldEvent {
+    field: '$.parentModel'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundRecordNewModelFieldEvent {
+    field: '$.newModel'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundRecordKeptParentFieldEvent {
+    field: '$.keptParent'
+    value: boolean
+  }
+
+  export interface RoundRecordPreviousStateFieldEvent {
+    field: '$.previousState'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundRecordNextStateFieldEvent {
+    field: '$.nextState'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundRecordContributionsAttestationFleetFieldEvent {
+    field: '$.contributions[].attestation.fleet'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RoundRecordContributionsAttestationRoundFieldEvent {
+    field: '$.contributions[].attestation.round'
+    value: bigint
+    index: number
+  }
+
+  export interface RoundRecordContributionsAttestationDeviceFieldEvent {
+    field: '$.contributions[].attestation.device'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RoundRecordContributionsAttestationBaseModelFieldEvent {
+    field: '$.contributions[].attestation.baseModel'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RoundRecordContributionsAttestationUpdateHashFieldEvent {
+    field: '$.contributions[].attestation.updateHash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RoundRecordContributionsAttestationSampleCountFieldEvent {
+    field: '$.contributions[].attestation.sampleCount'
+    value: bigint
+    index: number
+  }
+
+  export interface RoundRecordContributionsAttestationMetricsHashFieldEvent {
+    field: '$.contributions[].attestation.metricsHash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RoundRecordContributionsAttestationTimeFieldEvent {
+    field: '$.contributions[].attestation.time'
+    value: bigint
+    index: number
+  }
+
+  export interface RoundRecordContributionsAttestationSignatureFieldEvent {
+    field: '$.contributions[].attestation.signature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RoundRecordContributionsCertificateDeviceFieldEvent {
+    field: '$.contributions[].certificate.device'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RoundRecordContributionsCertificatePeerIdFieldEvent {
+    field: '$.contributions[].certificate.peerId'
+    value: string
+    index: number
+  }
+
+  export interface RoundRecordContributionsCertificateFleetFieldEvent {
+    field: '$.contributions[].certificate.fleet'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RoundRecordContributionsCertificateHardwareModelFieldEvent {
+    field: '$.contributions[].certificate.hardwareModel'
+    value: string
+    index: number
+  }
+
+  export interface RoundRecordContributionsCertificateKeyStorageFieldEvent {
+    field: '$.contributions[].certificate.keyStorage'
+    value: string
+    index: number
+  }
+
+  export interface RoundRecordContributionsCertificateCapabilitiesFieldEvent {
+    field: '$.contributions[].certificate.capabilities[]'
+    index: number
+    value: string
+  }
+
+  export interface RoundRecordContributionsCertificateValidFromFieldEvent {
+    field: '$.contributions[].certificate.validFrom'
+    value: bigint
+    index: number
+  }
+
+  export interface RoundRecordContributionsCertificateValidUntilFieldEvent {
+    field: '$.contributions[].certificate.validUntil'
+    value: bigint
+    index: number
+  }
+
+  export interface RoundRecordContributionsCertificateSerialFieldEvent {
+    field: '$.contributions[].certificate.serial'
+    value: string
+    index: number
+  }
+
+  export interface RoundRecordContributionsCertificateSignatureFieldEvent {
+    field: '$.contributions[].certificate.signature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RoundRecordContributionsUsedFieldEvent {
+    field: '$.contributions[].used'
+    value: boolean
+    index: number
+  }
+
+  export interface RoundRecordContributionsQualityPpmFieldEvent {
+    field: '$.contributions[].qualityPpm'
+    value: number
+    index: number
+  }
+
+  export interface RoundRecordContributionsRewardFieldEvent {
+    field: '$.contributions[].reward'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RoundRecordContributionsRootFieldEvent {
+    field: '$.contributionsRoot'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundRecordRewardTotalFieldEvent {
+    field: '$.rewardTotal'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<RoundRecord>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, RoundRecord.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundRecord>): RoundRecord {
+    return decodeMessage(buf, RoundRecord.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundRecord>): Generator<RoundRecordFleetFieldEvent | RoundRecordRoundFieldEvent | RoundRecordChainIdFieldEvent | RoundRecordRegistryFieldEvent | RoundRecordOwnerFieldEvent | RoundRecordAnnouncementFleetFieldEvent | RoundRecordAnnouncementRoundFieldEvent | RoundRecordAnnouncementGatewayFieldEvent | RoundRecordAnnouncementBaseModelFieldEvent | RoundRecordAnnouncementStrategyFieldEvent | RoundRecordAnnouncementParamsFieldEvent | RoundRecordAnnouncementDeadlineFieldEvent | RoundRecordAnnouncementSignatureFieldEvent | RoundRecordParentModelFieldEvent | RoundRecordNewModelFieldEvent | RoundRecordKeptParentFieldEvent | RoundRecordPreviousStateFieldEvent | RoundRecordNextStateFieldEvent | RoundRecordContributionsAttestationFleetFieldEvent | RoundRecordContributionsAttestationRoundFieldEvent | RoundRecordContributionsAttestationDeviceFieldEvent | RoundRecordContributionsAttestationBaseModelFieldEvent | RoundRecordContributionsAttestationUpdateHashFieldEvent | RoundRecordContributionsAttestationSampleCountFieldEvent | RoundRecordContributionsAttestationMetricsHashFieldEvent | RoundRecordContributionsAttestationTimeFieldEvent | RoundRecordContributionsAttestationSignatureFieldEvent | RoundRecordContributionsCertificateDeviceFieldEvent | RoundRecordContributionsCertificatePeerIdFieldEvent | RoundRecordContributionsCertificateFleetFieldEvent | RoundRecordContributionsCertificateHardwareModelFieldEvent | RoundRecordContributionsCertificateKeyStorageFieldEvent | RoundRecordContributionsCertificateCapabilitiesFieldEvent | RoundRecordContributionsCertificateValidFromFieldEvent | RoundRecordContributionsCertificateValidUntilFieldEvent | RoundRecordContributionsCertificateSerialFieldEvent | RoundRecordContributionsCertificateSignatureFieldEvent | RoundRecordContributionsUsedFieldEvent | RoundRecordContributionsQualityPpmFieldEvent | RoundRecordContributionsRewardFieldEvent | RoundRecordContributionsRootFieldEvent | RoundRecordRewardTotalFieldEvent> {
+    return streamMessage(buf, RoundRecord.codec(), opts)
+  }
+}

@@ -1,0 +1,141 @@
+// The round record: everything needed to audit a round from public data, in one canonical
+// protobuf encoding whose sha256 is the record hash settled on chain.
+import { bytesToHex, getAddress, hexToBytes, numberToHex, type Address, type Hex } from 'viem'
+import { MAX_RECORD_CONTRIBUTIONS, MAX_UINT64 } from '../constants.js'
+import { BaseError, DecodeError, InvalidArgumentError } from '../errors.js'
+import type { Signed } from '../eip712/schemas.js'
+import { checkSize, decodeProtobuf, fromWireSigned, requireCanonical, toWireSigned, type WireObject } from '../wire/codec.js'
+import * as proto from '../wire/proto/messages.js'
+
+export interface RoundContribution {
+  attestation: Signed<'UpdateAttestation'>
+  certificate: Signed<'DeviceCertificate'>
+  used: boolean
+  qualityPpm: number
+  reward: bigint
+}
+
+export interface RoundRecord {
+  fleet: Hex
+  round: bigint
+  chainId: bigint
+  registry: Address
+  owner: Address
+  announcement: Signed<'RoundAnnouncement'>
+  parentModel: Hex
+  newModel: Hex
+  keptParent: boolean
+  /** sha256 of the server optimiser state before / after the round; undefined when stateless. */
+  previousState?: Hex
+  nextState?: Hex
+  /** Ascending device order. */
+  contributions: RoundContribution[]
+  contributionsRoot: Hex
+  rewardTotal: bigint
+}
+
+const TYPE = 'RoundRecord'
+const MAX_UINT256 = 2n ** 256n - 1n
+const PPM = 1_000_000
+
+const uint256Bytes = (value: bigint, field: string): Uint8Array => {
+  if (value < 0n || value > MAX_UINT256) throw new InvalidArgumentError(field, 'must be a uint256')
+  return hexToBytes(numberToHex(value, { size: 32 }))
+}
+const optionalHash = (h: Hex | undefined): Uint8Array => (h === undefined ? new Uint8Array(0) : hexToBytes(h))
+
+export function encodeRoundRecord(record: RoundRecord): Uint8Array {
+  if (record.contributions.length > MAX_RECORD_CONTRIBUTIONS) throw new InvalidArgumentError('contributions', `more than ${MAX_RECORD_CONTRIBUTIONS}`)
+  if (record.round < 0n || record.round > MAX_UINT64) throw new InvalidArgumentError('round', 'must be a uint64')
+  const devices = record.contributions.map((c) => c.attestation.message.device.toLowerCase())
+  devices.forEach((d, i) => {
+    if (i > 0 && !((devices[i - 1] as string) < d)) throw new InvalidArgumentError(`contributions.${i}`, 'devices must be unique and ascending')
+  })
+  // protons types bytes fields as Uint8Array<ArrayBuffer>; viem's hexToBytes gives that at run time.
+  const wire = {
+    fleet: hexToBytes(record.fleet),
+    round: record.round,
+    chainId: record.chainId,
+    registry: hexToBytes(record.registry),
+    owner: hexToBytes(record.owner),
+    announcement: toWireSigned('RoundAnnouncement', record.announcement) as unknown as proto.RoundAnnouncement,
+    parentModel: hexToBytes(record.parentModel),
+    newModel: hexToBytes(record.newModel),
+    keptParent: record.keptParent,
+    previousState: optionalHash(record.previousState),
+    nextState: optionalHash(record.nextState),
+    contributions: record.contributions.map((c, i) => {
+      if (!Number.isInteger(c.qualityPpm) || c.qualityPpm < 0 || c.qualityPpm > PPM) throw new InvalidArgumentError(`contributions.${i}.qualityPpm`, `must be an integer in 0..${PPM}`)
+      return {
+        attestation: toWireSigned('UpdateAttestation', c.attestation) as unknown as proto.UpdateAttestation,
+        certificate: toWireSigned('DeviceCertificate', c.certificate) as unknown as proto.DeviceCertificate,
+        used: c.used,
+        qualityPpm: c.qualityPpm,
+        reward: uint256Bytes(c.reward, `contributions.${i}.reward`),
+      }
+    }),
+    contributionsRoot: hexToBytes(record.contributionsRoot),
+    rewardTotal: uint256Bytes(record.rewardTotal, 'rewardTotal'),
+  }
+  const bytes = proto.RoundRecord.encode(wire as unknown as proto.RoundRecord)
+  checkSize(TYPE, bytes)
+  return bytes
+}
+
+const bytesOf = (field: string, value: Uint8Array, length: number): Uint8Array => {
+  if (value.length !== length) throw new DecodeError(TYPE, field, `expected ${length} bytes, got ${value.length}`)
+  return value
+}
+const hashOf = (field: string, value: Uint8Array): Hex => bytesToHex(bytesOf(field, value, 32))
+const optionalHashOf = (field: string, value: Uint8Array): Hex | undefined => (value.length === 0 ? undefined : hashOf(field, value))
+
+/** Decodes a record strictly (size cap, canonical bytes, every nested message validated). */
+export function decodeRoundRecord(bytes: Uint8Array): RoundRecord {
+  checkSize(TYPE, bytes)
+  const wire = decodeProtobuf(TYPE, bytes, () =>
+    proto.RoundRecord.decode(bytes, { limits: { contributions: MAX_RECORD_CONTRIBUTIONS } }),
+  )
+  requireCanonical(TYPE, bytes, proto.RoundRecord.encode(wire))
+  if (wire.announcement === undefined) throw new DecodeError(TYPE, 'announcement', 'missing')
+  const nested = <T>(field: string, f: () => T): T => {
+    try {
+      return f()
+    } catch (err) {
+      if (err instanceof BaseError) throw new DecodeError(TYPE, field, err.message, { cause: err })
+      throw err
+    }
+  }
+  const contributions = wire.contributions.map((c, i) => {
+    const at = `contributions.${i}`
+    if (c.attestation === undefined || c.certificate === undefined) throw new DecodeError(TYPE, at, 'attestation and certificate are required')
+    if (c.qualityPpm > PPM) throw new DecodeError(TYPE, `${at}.qualityPpm`, `exceeds ${PPM}`)
+    return {
+      attestation: nested(`${at}.attestation`, () => fromWireSigned('UpdateAttestation', c.attestation as unknown as WireObject)),
+      certificate: nested(`${at}.certificate`, () => fromWireSigned('DeviceCertificate', c.certificate as unknown as WireObject)),
+      used: c.used,
+      qualityPpm: c.qualityPpm,
+      reward: BigInt(hashOf(`${at}.reward`, c.reward)),
+    }
+  })
+  contributions.forEach((c, i) => {
+    const previous = contributions[i - 1]
+    if (previous !== undefined && !(previous.attestation.message.device.toLowerCase() < c.attestation.message.device.toLowerCase()))
+      throw new DecodeError(TYPE, `contributions.${i}`, 'devices must be unique and ascending')
+  })
+  return {
+    fleet: hashOf('fleet', wire.fleet),
+    round: wire.round,
+    chainId: wire.chainId,
+    registry: getAddress(bytesToHex(bytesOf('registry', wire.registry, 20))),
+    owner: getAddress(bytesToHex(bytesOf('owner', wire.owner, 20))),
+    announcement: nested('announcement', () => fromWireSigned('RoundAnnouncement', wire.announcement as unknown as WireObject)),
+    parentModel: hashOf('parentModel', wire.parentModel),
+    newModel: hashOf('newModel', wire.newModel),
+    keptParent: wire.keptParent,
+    ...(optionalHashOf('previousState', wire.previousState) === undefined ? {} : { previousState: hashOf('previousState', wire.previousState) }),
+    ...(optionalHashOf('nextState', wire.nextState) === undefined ? {} : { nextState: hashOf('nextState', wire.nextState) }),
+    contributions,
+    contributionsRoot: hashOf('contributionsRoot', wire.contributionsRoot),
+    rewardTotal: BigInt(hashOf('rewardTotal', wire.rewardTotal)),
+  }
+}
