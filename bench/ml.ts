@@ -4,6 +4,13 @@
 import * as ortWeb from 'onnxruntime-web'
 import { buildAutoencoder, buildCnn1d, buildDigitsMlp, encodeModel } from '../protocols/index.js'
 import { OrtWebEngine, createOrtNodeEngine, loadOrtNode, type InferenceEngine } from '../hardware/inference/index.js'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { accuracy, engineRunner, permutation, predict, seededGenerator, train } from '../edge-agent/training/index.js'
+import { loadDigits, subset } from '../test/helpers/datasets.js'
 import { printTable, withRatios, writeResults, type Row } from './lib/report.js'
 
 const quick = process.argv.includes('--quick')
@@ -78,7 +85,62 @@ async function inferenceRows(): Promise<Row[]> {
   return rows
 }
 
-const rows = withRatios(await inferenceRows())
+/** Training on the digits split of the acceptance test: time per step and per epoch, and accuracy. */
+async function trainingRows(): Promise<Row[]> {
+  const rows: Row[] = []
+  const digits = loadDigits()
+  const order = permutation(digits.count, seededGenerator(1))
+  const nTest = Math.round(digits.count * 0.2)
+  const test = subset(digits, order.subarray(0, nTest))
+  const training = subset(digits, order.subarray(nTest))
+  const runs = [
+    { optimizer: 'sgd', lr: 0.1, hidden: [32], epochs: quick ? 3 : 20 },
+    { optimizer: 'adam', lr: 0.003, hidden: [64], epochs: quick ? 3 : 25 },
+  ] as const
+  const engines = [
+    { label: 'onnxruntime-web', engine: undefined },
+    ...((await loadOrtNode()) === undefined ? [] : [{ label: 'onnxruntime-node', engine: engineRunner(() => createOrtNodeEngine()) }]),
+  ]
+  for (const run of runs) {
+    for (const { label, engine } of engines) {
+      const group = `train digits MLP 64-${run.hidden.join('-')}-10 ${run.optimizer}, batch 32`
+      const start = performance.now()
+      const result = await train(
+        buildDigitsMlp(1, run.hidden),
+        { features: training.features, sampleShape: [64], labels: training.labels },
+        { epochs: run.epochs, batchSize: 32, lr: run.lr, optimizer: run.optimizer, seed: 1, ...(engine === undefined ? {} : { engine }) },
+      )
+      const ms = performance.now() - start
+      const acc = accuracy(await predict(result.model, test.features, [64]), test.labels)
+      rows.push({ group, name: `${label} per step`, value: ms / result.steps, unit: 'ms' })
+      rows.push({ group, name: `${label} per epoch`, value: ms / run.epochs, unit: 'ms' })
+      rows.push({ group, name: `${label} accuracy after ${run.epochs} epochs`, value: acc * 100, unit: '%' })
+    }
+  }
+  // The centralised reference: scikit-learn on the same split and settings, where installed.
+  const python = '/usr/bin/python3'
+  const dir = mkdtempSync(join(tmpdir(), 'cw-bench-ml-'))
+  try {
+    const spec = join(dir, 'split.json')
+    const digitsFile = fileURLToPath(new URL('../data/digits.csv.gz', import.meta.url))
+    writeFileSync(spec, JSON.stringify({ digits: digitsFile, test: [...order.subarray(0, nTest)], train: [...order.subarray(nTest)], runs, seeds: quick ? 1 : 5 }))
+    const script = fileURLToPath(new URL('./ml-reference.py', import.meta.url))
+    if (!existsSync(python)) throw new Error('no /usr/bin/python3')
+    const out = JSON.parse(execFileSync(python, [script, spec], { encoding: 'utf8' })) as Record<string, { mean: number; min: number; max: number }>
+    for (const run of runs) {
+      const r = out[run.optimizer]
+      if (r !== undefined)
+        rows.push({ group: `train digits MLP 64-${run.hidden.join('-')}-10 ${run.optimizer}, batch 32`, name: `scikit-learn MLPClassifier accuracy (mean of seeds, ${(r.min * 100).toFixed(1)}..${(r.max * 100).toFixed(1)})`, value: r.mean * 100, unit: '%' })
+    }
+  } catch (err) {
+    console.log(`scikit-learn reference skipped (apt-get install python3-sklearn): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  return rows
+}
+
+const rows = withRatios([...(await inferenceRows()), ...(await trainingRows())])
 const peakRssMiB = process.resourceUsage().maxRSS / 1024
 rows.push({ group: 'process', name: 'peak resident memory', value: peakRssMiB, unit: 'MiB' })
 printTable('ml: inference latency (engine vs bare session.run) and memory', rows)
