@@ -29,16 +29,24 @@ const models = [
 
 const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number
 
-/** Latencies in ms of `RUNS` calls, measured one by one after a warm-up. */
-async function latencies(call: () => Promise<unknown>): Promise<number[]> {
-  for (let i = 0; i < Math.min(50, RUNS / 4); i++) await call()
-  const times: number[] = []
-  for (let i = 0; i < RUNS; i++) {
-    const start = performance.now()
-    await call()
-    times.push(performance.now() - start)
+/**
+ * Latencies in ms of `RUNS` calls of each function, after a warm-up. Calls alternate between the
+ * two, so drift in the machine's load falls on both alike.
+ */
+async function pairedLatencies(a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number[], number[]]> {
+  for (let i = 0; i < Math.min(50, RUNS / 4); i++) {
+    await a()
+    await b()
   }
-  return times.sort((a, b) => a - b)
+  const times: [number[], number[]] = [[], []]
+  for (let i = 0; i < RUNS; i++) {
+    for (const [k, call] of [a, b].entries()) {
+      const start = performance.now()
+      await call()
+      times[k]?.push(performance.now() - start)
+    }
+  }
+  return [times[0].sort((x, y) => x - y), times[1].sort((x, y) => x - y)]
 }
 
 async function inferenceRows(): Promise<Row[]> {
@@ -71,8 +79,10 @@ async function inferenceRows(): Promise<Row[]> {
         const dims = [batch, ...model.shape]
         const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i))
         const group = `${model.name}, batch ${batch}`
-        const bareTimes = await latencies(() => bare.run({ input: runtime.tensor(data, dims) }))
-        const engineTimes = await latencies(() => engine.run({ input: { dtype: 'float32', shape: dims, data } }))
+        const [bareTimes, engineTimes] = await pairedLatencies(
+          () => bare.run({ input: runtime.tensor(data, dims) }),
+          () => engine.run({ input: { dtype: 'float32', shape: dims, data } }),
+        )
         const base = `${runtime.label} bare session.run p50`
         rows.push({ group, name: base, value: percentile(bareTimes, 50), unit: 'ms' })
         rows.push({ group, name: `${runtime.label} engine p50`, value: percentile(engineTimes, 50), unit: 'ms', baseline: base })

@@ -16,28 +16,30 @@ const valueInfo = (meta: readonly InferenceSession.ValueMetadata[]) =>
 
 export abstract class OrtSessionEngine extends InferenceEngine {
   #session: InferenceSession | undefined
+  #ort: OrtModule | undefined
 
   protected abstract module(): Promise<OrtModule>
   protected abstract sessionOptions(): InferenceSession.SessionOptions
 
   protected override async _load(model: Uint8Array): Promise<ModelInfo> {
     const ort = await this.module()
+    this.#ort = ort
     this.#session = await ort.InferenceSession.create(model, this.sessionOptions())
     return { inputs: valueInfo(this.#session.inputMetadata), outputs: valueInfo(this.#session.outputMetadata) }
   }
 
   protected override async _run(inputs: Inputs): Promise<Outputs> {
     const session = this.#session
-    if (session === undefined) throw new Error('no session')
-    const ort = await this.module()
+    const ort = this.#ort
+    if (session === undefined || ort === undefined) throw new Error('no session')
     const feeds: Record<string, OrtTensor> = {}
     for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor(t.dtype, t.data, t.shape)
     const results = await session.run(feeds)
     const outputs: Outputs = {}
     for (const [name, value] of Object.entries(results)) {
       const t = value as TypedTensor<DType>
+      // CPU tensors hold plain typed arrays: nothing to release.
       outputs[name] = { dtype: t.type, shape: [...t.dims], data: t.data as Tensor['data'] }
-      t.dispose()
     }
     return outputs
   }
