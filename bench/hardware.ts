@@ -2,7 +2,7 @@
 //
 // Key stores: signatures per second from the file key store and from the PKCS#11 key store on a
 // SoftHSM2 token made for the run, each compared with the in-memory @noble/secp256k1 signer of
-// protocols/ measured in the same run. Sensors: see SENSOR_BENCHES below.
+// protocols/ measured in the same run. Sensors: bench/hardware-sensors.ts.
 //
 // Run: npx tsx bench/hardware.ts [--quick]
 import { execFile } from 'node:child_process'
@@ -17,6 +17,7 @@ import { createMemorySigner } from '../protocols/index.js'
 import { SCRYPT_DEFAULTS } from '../hardware/constants.js'
 import { openFileKeyStore, openPkcs11KeyStore, type KeySigner } from '../hardware/keys/index.js'
 import { opsPerSecond, printTable, withRatios, writeResults, type Row } from './lib/report.js'
+import { sensorBenchRows } from './hardware-sensors.js'
 
 const quick = process.argv.includes('--quick')
 const MIN_MS = quick ? 300 : 1500
@@ -119,18 +120,9 @@ export async function keyStoreRows(): Promise<Row[]> {
   }
 }
 
-// --- sensors ----------------------------------------------------------------------------------
-/**
- * Row producers for the sensor drivers, run after the key-store rows: serial-line lines/s
- * parsed over a PTY, readings/s from sensor to window. The sensors work appends its functions
- * here; each returns rows in the Row shape of bench/lib/report.ts.
- */
-export const SENSOR_BENCHES: (() => Promise<Row[]>)[] = []
-// ------------------------------------------------------------------------------------------------
-
 async function main(): Promise<void> {
   const rows: Row[] = [...(await keyStoreRows())]
-  for (const bench of SENSOR_BENCHES) rows.push(...(await bench()))
+  rows.push(...(await sensorBenchRows({ quick })))
   // Keep each group's rows together, in the order the groups first appear.
   const groups = [...new Set(rows.map((r) => r.group))]
   const table = withRatios(rows.toSorted((a, b) => groups.indexOf(a.group) - groups.indexOf(b.group)))
