@@ -5,18 +5,21 @@
 import { pino, type Logger } from 'pino'
 import { getAddress, type Address, type Hex } from 'viem'
 import {
+  buildRoundRecord,
   contentId,
   decodeModel,
   decodeSubmission,
   decodeUpdate,
   encodeModel,
   encodeUpdate,
+  qualityPpm,
   readInitializers,
   replaceInitializers,
   signMessage,
   type ClientUpdate,
   type FleetDomain,
   type NamedTensor,
+  type RecordedContribution,
   type Signed,
   type Signer,
   type Strategy,
@@ -32,6 +35,10 @@ export interface RoundRunnerParameters {
   fleet: Hex
   /** The gateway's key: it signs announcements. */
   gateway: Signer
+  /** The fleet owner, who certifies devices: recorded for auditors. */
+  owner: Address
+  /** Reward tokens split among each round's contributions (docs/scoring.md). Default 0. */
+  rewardTotal?: bigint
   /** The strategy a round configuration names. */
   strategy(config: RoundConfig['strategy']): Strategy
   /** Publishes a signed announcement (gossipsub in the daemon). Called again after a restart in `open`. */
@@ -111,10 +118,9 @@ export class RoundRunner {
     return this.#announce(round)
   }
 
-  async #announce(round: bigint): Promise<RoundMeta> {
-    const meta = await this.#require(round, 'open')
+  #announcementOf(meta: RoundMeta): Signed<'RoundAnnouncement'> {
     const m = meta.announcement.message
-    const announcement: Signed<'RoundAnnouncement'> = {
+    return {
       message: {
         fleet: m.fleet as Hex,
         round: BigInt(m.round as string),
@@ -126,7 +132,11 @@ export class RoundRunner {
       },
       signature: meta.announcement.signature,
     }
-    await this.#p.announce(announcement)
+  }
+
+  async #announce(round: bigint): Promise<RoundMeta> {
+    const meta = await this.#require(round, 'open')
+    await this.#p.announce(this.#announcementOf(meta))
     return this.#changed(this.#p.store.transition(round, 'open'))
   }
 
@@ -198,40 +208,77 @@ export class RoundRunner {
       }
     }
     const blobs: [Hex, Uint8Array][] = []
-    let result: RoundResult
-    if (meta.accepted === 0) {
-      result = { newModel: meta.baseModel, used: [], keptParent: true }
-    } else {
-      const aggregated = await strategy.aggregate(base, updates(), previousState)
+    let newModel = meta.baseModel
+    let keptParent = true
+    let used: Address[] = []
+    let nextState: Hex | undefined
+    const contributions: RecordedContribution[] = []
+    if (meta.accepted > 0) {
+      const aggregated = await strategy.aggregate(base, updates(), previousState.tensors)
       const bytes = encodeModel(replaceInitializers(model, aggregated.weights))
-      let newModel = contentId(bytes)
-      let keptParent = false
+      keptParent = false
       if (this.#p.evaluate !== undefined) {
         const [parentScore, newScore] = [await this.#p.evaluate(baseBytes), await this.#p.evaluate(bytes)]
         keptParent = newScore < parentScore - (this.#p.evaluationMargin ?? 0)
         this.#log.info({ round: meta.round, parentScore, newScore, keptParent }, 'evaluated')
       }
-      if (keptParent) newModel = meta.baseModel
-      else blobs.push([newModel, bytes])
-      result = { newModel, used: [...aggregated.used], keptParent }
+      if (!keptParent) {
+        newModel = contentId(bytes)
+        blobs.push([newModel, bytes])
+      }
+      used = [...aggregated.used]
       if (aggregated.state.length > 0) {
         const stateBytes = encodeUpdate(aggregated.state, { encoding: 'float32' })
-        result.stateHash = contentId(stateBytes)
-        blobs.push([result.stateHash, stateBytes])
+        nextState = contentId(stateBytes)
+        blobs.push([nextState, stateBytes])
       }
+      // Scores stream too: one update at a time against the aggregate delta.
+      const aggregateDelta = aggregated.weights.map((w, i) => ({ ...w, data: Float32Array.from(w.data, (v, j) => v - ((base[i]?.data[j] ?? 0) as number)) }))
+      const usedSet = new Set(used.map((d) => d.toLowerCase()))
+      for await (const bytes of store.updates(round)) {
+        const submission = decodeSubmission(bytes)
+        const isUsed = usedSet.has(submission.attestation.message.device.toLowerCase())
+        contributions.push({
+          attestation: submission.attestation,
+          certificate: submission.certificate,
+          used: isUsed,
+          qualityPpm: qualityPpm(decodeUpdate(submission.update).tensors, aggregateDelta, isUsed),
+        })
+      }
+    }
+    const record = buildRoundRecord({
+      domain: this.#p.domain,
+      owner: this.#p.owner,
+      announcement: this.#announcementOf(meta),
+      contributions,
+      newModel,
+      keptParent,
+      ...(previousState.hash === undefined ? {} : { previousState: previousState.hash }),
+      ...(nextState === undefined ? {} : { nextState }),
+      rewardTotal: this.#p.rewardTotal ?? 0n,
+    })
+    blobs.push([record.hash, record.bytes])
+    const result: RoundResult = {
+      newModel,
+      used,
+      keptParent,
+      ...(nextState === undefined ? {} : { stateHash: nextState }),
+      recordHash: record.hash,
+      contributionsRoot: record.record.contributionsRoot,
+      rewardTotal: record.record.rewardTotal.toString(),
     }
     this.#log.info({ round: meta.round, newModel: result.newModel, updates: result.used.length }, 'aggregated')
     return this.#changed(store.transition(round, 'aggregating', { result }, blobs))
   }
 
-  /** The server optimiser state the previous round left, if any. */
-  async #previousState(round: bigint): Promise<NamedTensor<'float32'>[]> {
-    if (round === 0n) return []
+  /** The server optimiser state the previous round left, if any, and its hash. */
+  async #previousState(round: bigint): Promise<{ tensors: NamedTensor<'float32'>[]; hash?: Hex }> {
+    if (round === 0n) return { tensors: [] }
     const previous = await this.#p.store.get(round - 1n)
     const hash = previous?.result?.stateHash
-    if (hash === undefined) return []
+    if (hash === undefined) return { tensors: [] }
     const bytes = await this.#p.store.model(hash)
-    return bytes === undefined ? [] : decodeUpdate(bytes).tensors
+    return bytes === undefined ? { tensors: [] } : { tensors: decodeUpdate(bytes).tensors, hash }
   }
 
   async #settle(round: bigint): Promise<RoundMeta> {

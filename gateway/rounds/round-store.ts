@@ -22,6 +22,11 @@ export interface RoundResult {
   keptParent: boolean
   /** Hash of the server optimiser state carried to the next round, if any. */
   stateHash?: Hex
+  /** sha256 of the canonical round record, kept in the model store. */
+  recordHash: Hex
+  contributionsRoot: Hex
+  /** Decimal uint256. */
+  rewardTotal: string
 }
 
 export interface RoundMeta {

@@ -1,52 +1,55 @@
 // Contribution scores and rewards, as docs/scoring.md states them. Integer arithmetic after one
 // float64 step (the quality factor, rounded down to parts per million), so every party computes
-// the same rewards.
+// the same rewards. Quality is computed one update at a time, so scoring streams like FedAvg.
 import type { Address } from 'viem'
 import { InvalidArgumentError } from '../errors.js'
 import type { NamedTensor } from '../tensors/named-tensor.js'
 
 export const QUALITY_SCALE = 1_000_000
 
+const squaredNorm = (ts: readonly NamedTensor<'float32'>[]): number => {
+  let sum = 0
+  for (const t of ts) for (const v of t.data) sum += v * v
+  return sum
+}
+
+/** quality = max(0, cosine(delta, aggregate delta)) in ppm, rounded down; 0 for an update the strategy did not use. */
+export function qualityPpm(delta: readonly NamedTensor<'float32'>[], aggregateDelta: readonly NamedTensor<'float32'>[], used: boolean): number {
+  if (!used) return 0
+  let dot = 0
+  delta.forEach((t, i) => {
+    const a = (aggregateDelta[i] as NamedTensor<'float32'>).data
+    for (let j = 0; j < t.data.length; j++) dot += (t.data[j] as number) * (a[j] as number)
+  })
+  const norms = Math.sqrt(squaredNorm(delta)) * Math.sqrt(squaredNorm(aggregateDelta))
+  const cosine = norms === 0 ? 0 : dot / norms
+  return Math.min(QUALITY_SCALE, Math.max(0, Math.floor(cosine * QUALITY_SCALE)))
+}
+
+/** weight = samples × quality; reward = ⌊total × weight / Σ weight⌋ (the rounding dust stays unallocated). */
+export function splitRewards(contributions: readonly { sampleCount: number; qualityPpm: number }[], rewardTotal: bigint): bigint[] {
+  if (rewardTotal < 0n) throw new InvalidArgumentError('rewardTotal', 'must be >= 0')
+  const weights = contributions.map((c) => BigInt(c.sampleCount) * BigInt(c.qualityPpm))
+  const total = weights.reduce((s, w) => s + w, 0n)
+  return weights.map((w) => (total === 0n ? 0n : (rewardTotal * w) / total))
+}
+
 export interface ScoreInput {
   device: Address
   sampleCount: number
   delta: readonly NamedTensor<'float32'>[]
-  /** Whether the strategy used the update; unused (outlier) updates score 0. */
   used: boolean
 }
 
 export interface Score {
   device: Address
   qualityPpm: number
-  /** sampleCount × qualityPpm. */
-  weight: bigint
   reward: bigint
 }
 
-/**
- * quality = max(0, cosine(delta, aggregate delta)), in ppm, rounded down; weight = samples ×
- * quality; reward = ⌊rewardTotal × weight / Σ weight⌋. The rounding dust stays unallocated.
- */
+/** Both steps at once, for callers that hold every delta. */
 export function scoreContributions(inputs: readonly ScoreInput[], aggregateDelta: readonly NamedTensor<'float32'>[], rewardTotal: bigint): Score[] {
-  if (rewardTotal < 0n) throw new InvalidArgumentError('rewardTotal', 'must be >= 0')
-  let aggNorm = 0
-  for (const t of aggregateDelta) for (const v of t.data) aggNorm += v * v
-  aggNorm = Math.sqrt(aggNorm)
-  const weighted = inputs.map((input) => {
-    let dot = 0
-    let norm = 0
-    input.delta.forEach((t, i) => {
-      const a = (aggregateDelta[i] as NamedTensor<'float32'>).data
-      for (let j = 0; j < t.data.length; j++) {
-        const v = t.data[j] as number
-        dot += v * (a[j] as number)
-        norm += v * v
-      }
-    })
-    const cosine = norm === 0 || aggNorm === 0 ? 0 : dot / (Math.sqrt(norm) * aggNorm)
-    const qualityPpm = input.used ? Math.min(QUALITY_SCALE, Math.max(0, Math.floor(cosine * QUALITY_SCALE))) : 0
-    return { device: input.device, qualityPpm, weight: BigInt(input.sampleCount) * BigInt(qualityPpm) }
-  })
-  const total = weighted.reduce((s, w) => s + w.weight, 0n)
-  return weighted.map((w) => ({ ...w, reward: total === 0n ? 0n : (rewardTotal * w.weight) / total }))
+  const scored = inputs.map((i) => ({ device: i.device, sampleCount: i.sampleCount, qualityPpm: qualityPpm(i.delta, aggregateDelta, i.used) }))
+  const rewards = splitRewards(scored, rewardTotal)
+  return scored.map((s, i) => ({ device: s.device, qualityPpm: s.qualityPpm, reward: rewards[i] ?? 0n }))
 }

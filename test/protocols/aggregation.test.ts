@@ -126,3 +126,14 @@ t.test('bad updates are refused with the field named', async (t) => {
   ]
   for (const [what, updates, field] of cases) await t.rejects(new FedAvg().aggregate(base, updates), { code: 'CW_INVALID_ARGUMENT', details: { field } }, what)
 })
+
+t.test('strategyFor rebuilds every strategy from what it announces', async (t) => {
+  const { strategyFor } = await import('../../protocols/index.js')
+  const all: Strategy[] = [new FedAvg(), new FedProx({ mu: 0.1 }), new FedAdam({ lr: 0.2 }), new FedYogi(), new FedAdagrad({ tau: 0.01 }), new CoordinateMedian(), new TrimmedMean({ trim: 0.3 }), new Krum({ byzantine: 1 }), new Krum({ byzantine: 1, select: 3 }), withClipping(new FedAdam(), 2)]
+  for (const strategy of all) {
+    const { strategy: name, params } = strategy.configure()
+    t.same(strategyFor(name, params).configure(), strategy.configure(), name)
+  }
+  t.throws(() => strategyFor('fedsgd'), { code: 'CW_INVALID_ARGUMENT', details: { field: 'strategy' } })
+  t.throws(() => strategyFor('clipped-fedavg'), { code: 'CW_INVALID_ARGUMENT', details: { field: 'params.maxNorm' } })
+})

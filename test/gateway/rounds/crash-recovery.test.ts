@@ -13,7 +13,7 @@ const script = fileURLToPath(new URL('./fixtures/gateway-process.ts', import.met
 
 interface Outcome {
   killed: boolean
-  done?: { model: string; accepted: number; stored: number; state: string }
+  done?: { model: string; accepted: number; stored: number; state: string; record: string }
   seen: string[]
 }
 
@@ -32,8 +32,8 @@ function runGateway(dataDir: string, killAt?: string): Promise<Outcome> {
           child.kill('SIGKILL')
         } else child.stdin.write('go\n')
       } else if (line.startsWith('DONE ')) {
-        const [, model = '', accepted = '0', stored = '0', state = ''] = line.split(' ')
-        outcome.done = { model, accepted: Number(accepted), stored: Number(stored), state }
+        const [, model = '', accepted = '0', stored = '0', state = '', record = ''] = line.split(' ')
+        outcome.done = { model, accepted: Number(accepted), stored: Number(stored), state, record }
       }
     })
     child.on('error', reject)
@@ -65,5 +65,6 @@ for (const point of crashPoints) {
     t.equal(second.done?.accepted, DEVICES, 'every update counted exactly once')
     t.equal(second.done?.stored, DEVICES, 'and stored exactly once')
     t.equal(second.done?.model, reference.done?.model, 'the same model hash as the uninterrupted run')
+    t.equal(second.done?.record, reference.done?.record, 'and the same round record')
   })
 }

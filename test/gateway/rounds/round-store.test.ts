@@ -6,7 +6,7 @@ import { Level } from 'level'
 import { getAddress, type Address, type Hex } from 'viem'
 import { FedAvg } from '../../../protocols/index.js'
 import { RoundRunner, RoundStore, parseRoundConfig, participantCount, selectParticipants } from '../../../gateway/rounds/index.js'
-import { NOW, baseModel, devices, domain, fleet, gateway, submissionOf } from './fixtures/round-fleet.js'
+import { NOW, baseModel, devices, domain, fleet, gateway, owner, submissionOf } from './fixtures/round-fleet.js'
 
 const dir = await mkdtemp(join(tmpdir(), 'cw-round-store-'))
 const db = new Level<string, unknown>(join(dir, 'db'))
@@ -22,6 +22,8 @@ const runner = new RoundRunner({
   domain,
   fleet,
   gateway,
+  owner: owner.address,
+  rewardTotal: 1_000_000n,
   strategy: () => new FedAvg(),
   announce: async (a) => {
     announced.push(a.message.round)

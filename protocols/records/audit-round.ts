@@ -1,0 +1,159 @@
+// Audits a round from public data alone: the round record plus the blobs it references (parent
+// model, updates, optimiser state). Every signature is checked again, the aggregate, the scores,
+// the rewards and the Merkle root are recomputed, and each is reported as an item that matches or
+// not. (Comparing with the chain is the settlement layer's part.)
+import { getAddress, isAddressEqual, type Hex } from 'viem'
+import { strategyFor } from '../aggregation/strategy-for.js'
+import type { ClientUpdate } from '../aggregation/types.js'
+import { fleetDomain } from '../eip712/domain.js'
+import { verifyMessage } from '../eip712/messages.js'
+import { BaseError } from '../errors.js'
+import { decodeModel, encodeModel } from '../model/model-codec.js'
+import { readInitializers, replaceInitializers } from '../model/initializers.js'
+import type { NamedTensor } from '../tensors/named-tensor.js'
+import { contentId, decodeUpdate, encodeUpdate } from '../tensors/update-codec.js'
+import { buildRoundRecord, type RecordedContribution } from './build-round-record.js'
+import { decodeRoundRecord, type RoundRecord } from './round-record.js'
+import { qualityPpm } from './scoring.js'
+
+export interface AuditItem {
+  item: string
+  ok: boolean
+  detail: string
+}
+
+export interface AuditReport {
+  ok: boolean
+  recordHash: Hex
+  round?: bigint
+  items: AuditItem[]
+}
+
+/** Fetches a blob by its sha256 (a local directory, the mesh); undefined when it cannot be had. */
+export type FetchBlob = (hash: Hex) => Promise<Uint8Array | undefined>
+
+const byName = <T extends { name: string }>(ts: T[]): T[] => ts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+
+export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Promise<AuditReport> {
+  const items: AuditItem[] = []
+  const check = (item: string, ok: boolean, detail: string) => {
+    items.push({ item, ok, detail })
+    return ok
+  }
+  const recordHash = contentId(recordBytes)
+  let record: RoundRecord
+  try {
+    record = decodeRoundRecord(recordBytes)
+  } catch (err) {
+    check('record', false, err instanceof Error ? err.message : String(err))
+    return { ok: false, recordHash, items }
+  }
+  check('record', true, `round ${record.round}, ${record.contributions.length} contributions`)
+  const domain = fleetDomain({ chainId: Number(record.chainId), verifyingContract: record.registry })
+  const a = record.announcement.message
+  check(
+    'announcement',
+    verifyMessage('RoundAnnouncement', { domain, message: a, signature: record.announcement.signature }) &&
+      a.round === record.round &&
+      a.fleet.toLowerCase() === record.fleet.toLowerCase() &&
+      a.baseModel.toLowerCase() === record.parentModel.toLowerCase(),
+    `signed by gateway ${a.gateway}, base model ${a.baseModel}`,
+  )
+
+  // Signatures and blobs of every contribution.
+  const updates: ClientUpdate[] = []
+  let allBlobs = true
+  for (const c of record.contributions) {
+    const m = c.attestation.message
+    const who = `contribution ${m.device}`
+    const certOk =
+      verifyMessage('DeviceCertificate', { domain, message: c.certificate.message, signature: c.certificate.signature, signer: record.owner }) &&
+      isAddressEqual(c.certificate.message.device, m.device)
+    const attOk =
+      verifyMessage('UpdateAttestation', { domain, message: m, signature: c.attestation.signature }) &&
+      m.round === record.round &&
+      m.baseModel.toLowerCase() === record.parentModel.toLowerCase() &&
+      m.fleet.toLowerCase() === record.fleet.toLowerCase()
+    check(`${who}: signatures`, certOk && attOk, certOk ? (attOk ? 'certificate and attestation verify' : 'attestation does not verify for this round') : 'certificate is not signed by the owner for this device')
+    const bytes = await fetch(m.updateHash)
+    if (bytes === undefined || contentId(bytes).toLowerCase() !== m.updateHash.toLowerCase()) {
+      allBlobs = check(`${who}: update`, false, bytes === undefined ? `update ${m.updateHash} not found` : 'update bytes do not hash to the attested updateHash') && allBlobs
+      continue
+    }
+    try {
+      updates.push({ device: getAddress(m.device), sampleCount: Number(m.sampleCount), delta: decodeUpdate(bytes).tensors })
+    } catch (err) {
+      allBlobs = check(`${who}: update`, false, err instanceof BaseError ? err.message : String(err)) && allBlobs
+    }
+  }
+
+  const parent = await fetch(record.parentModel)
+  if (!check('parent model', parent !== undefined && contentId(parent).toLowerCase() === record.parentModel.toLowerCase(), parent === undefined ? 'not found' : 'fetched and hashed')) allBlobs = false
+  let previous: NamedTensor<'float32'>[] = []
+  if (record.previousState !== undefined) {
+    const state = await fetch(record.previousState)
+    if (check('previous optimiser state', state !== undefined, state === undefined ? 'not found' : 'fetched') && state !== undefined) previous = decodeUpdate(state).tensors
+    else allBlobs = false
+  }
+  if (!allBlobs || parent === undefined) return { ok: false, recordHash, round: record.round, items }
+
+  // Recompute the aggregate, the scores, the rewards and the root.
+  const model = decodeModel(parent)
+  const base = byName(readInitializers(model, { floatOnly: true }) as NamedTensor<'float32'>[])
+  let params: Record<string, number> = {}
+  try {
+    params = JSON.parse(a.params) as Record<string, number>
+  } catch {
+    check('strategy', false, `params ${JSON.stringify(a.params)} are not JSON`)
+    return { ok: false, recordHash, round: record.round, items }
+  }
+  const strategy = strategyFor(a.strategy, params)
+  const contributions: RecordedContribution[] = []
+  let nextState: Hex | undefined
+  let newModel = record.parentModel
+  if (updates.length > 0) {
+    const aggregated = await strategy.aggregate(base, updates, previous)
+    const bytes = encodeModel(replaceInitializers(model, aggregated.weights))
+    const recomputed = contentId(bytes)
+    newModel = record.keptParent ? record.parentModel : recomputed
+    if (record.keptParent) check('new model', isHashEqual(record.newModel, record.parentModel), `evaluation kept the parent; the aggregate would have been ${recomputed}`)
+    else check('new model', isHashEqual(record.newModel, recomputed), `recomputed ${recomputed}, recorded ${record.newModel}`)
+    if (aggregated.state.length > 0) nextState = contentId(encodeUpdate(aggregated.state, { encoding: 'float32' }))
+    const used = new Set(aggregated.used.map((d) => d.toLowerCase()))
+    const aggregateDelta = aggregated.weights.map((w, i) => ({ ...w, data: Float32Array.from(w.data, (v, j) => v - ((base[i]?.data[j] ?? 0) as number)) }))
+    record.contributions.forEach((c, i) => {
+      const isUsed = used.has(c.attestation.message.device.toLowerCase())
+      contributions.push({ attestation: c.attestation, certificate: c.certificate, used: isUsed, qualityPpm: qualityPpm((updates[i] as ClientUpdate).delta, aggregateDelta, isUsed) })
+    })
+  } else {
+    check('new model', isHashEqual(record.newModel, record.parentModel), 'no contributions: the parent stays')
+  }
+  if (record.nextState !== undefined || nextState !== undefined)
+    check('next optimiser state', nextState !== undefined && record.nextState !== undefined && isHashEqual(nextState, record.nextState), `recomputed ${nextState ?? 'none'}`)
+  const rebuilt = buildRoundRecord({
+    domain,
+    owner: record.owner,
+    announcement: record.announcement,
+    contributions,
+    newModel,
+    keptParent: record.keptParent,
+    ...(record.previousState === undefined ? {} : { previousState: record.previousState }),
+    ...(nextState === undefined ? {} : { nextState }),
+    rewardTotal: record.rewardTotal,
+  }).record
+  rebuilt.contributions.forEach((c, i) => {
+    const recorded = record.contributions[i]
+    const who = `contribution ${c.attestation.message.device}`
+    check(
+      `${who}: score`,
+      recorded !== undefined && recorded.used === c.used && recorded.qualityPpm === c.qualityPpm && recorded.reward === c.reward,
+      `recomputed used=${c.used} quality=${c.qualityPpm}ppm reward=${c.reward}; recorded used=${recorded?.used} quality=${recorded?.qualityPpm}ppm reward=${recorded?.reward}`,
+    )
+  })
+  check('contributions root', isHashEqual(rebuilt.contributionsRoot, record.contributionsRoot), `recomputed ${rebuilt.contributionsRoot}`)
+  return { ok: items.every((i) => i.ok), recordHash, round: record.round, items }
+}
+
+const isHashEqual = (a: Hex, b: Hex): boolean => a.toLowerCase() === b.toLowerCase()
+
+
