@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { BaseError, InvalidArgumentError } from '../protocols/index.js'
+import { registerAudit } from './commands/audit.js'
 import { registerDecode, UsageError } from './commands/decode.js'
 import { EXIT, printError } from './output.js'
 
@@ -15,7 +16,12 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride()
   registerDecode(program)
-  for (const command of program.commands) command.exitOverride()
+  registerAudit(program)
+  const override = (command: Command): void => {
+    command.exitOverride()
+    for (const sub of command.commands) override(sub)
+  }
+  override(program)
   return program
 }
 

@@ -100,7 +100,7 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
   // Recompute the aggregate, the scores, the rewards and the root.
   const model = decodeModel(parent)
   const base = byName(readInitializers(model, { floatOnly: true }) as NamedTensor<'float32'>[])
-  let params: Record<string, number> = {}
+  let params: Record<string, number>
   try {
     params = JSON.parse(a.params) as Record<string, number>
   } catch {
