@@ -119,3 +119,21 @@ t.test('an update submission round-trips and checks its parts', async (t) => {
   })
   t.throws(() => decodeSubmission(new Uint8Array(MAX_MESSAGE_BYTES.UpdateSubmission + 1)), MessageTooLargeError)
 })
+
+t.test('uint64 fields round-trip at every boundary (protons-runtime writer fix)', async (t) => {
+  const { varintLength } = await import('../../protocols/wire/uint64-writer.js')
+  const boundaries = [0n, 1n, 127n, 128n, 2n ** 28n, 2n ** 31n - 1n, 2n ** 31n, 3_400_000_000n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 53n + 2n ** 31n, 2n ** 63n, 2n ** 64n - 1n]
+  const signer = createMemorySigner()
+  const domain = fleetDomain({ chainId: 1, verifyingContract: signer.address })
+  for (const value of boundaries) {
+    const certificate = { message: { ...exampleMessage('DeviceCertificate', signer.address), validFrom: value, validUntil: value }, signature: `0x${'11'.repeat(65)}` as Hex }
+    const attestation = { message: { ...exampleMessage('UpdateAttestation', signer.address), round: value, time: value, sampleCount: value }, signature: `0x${'22'.repeat(65)}` as Hex }
+    const cert = decodeSigned('DeviceCertificate', encodeSigned('DeviceCertificate', certificate))
+    const back = decodeSubmission(encodeSubmission({ attestation, certificate, update: new Uint8Array([1, 2, 3]) }))
+    const ok = cert.message.validUntil === value && back.attestation.message.time === value && back.certificate.message.validFrom === value
+    if (!ok) t.fail(`${value} does not round-trip`)
+  }
+  t.pass(`${boundaries.length} boundary values round-trip through certificates and submissions`)
+  t.same([0n, 127n, 128n, 2n ** 31n, 2n ** 64n - 1n].map(varintLength), [1, 1, 2, 5, 10], 'varint lengths')
+  t.ok(domain.chainId === 1)
+})
