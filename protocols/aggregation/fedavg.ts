@@ -19,10 +19,11 @@ export async function weightedMeanDelta(base: Weights, updates: AsyncIterable<Cl
   let samples = 0
   for await (const update of inOrder(updates, base)) {
     const n = update.sampleCount
-    update.delta.forEach((t, i) => {
+    for (let i = 0; i < sum.length; i++) {
       const acc = sum[i] as Float64Array
-      for (let j = 0; j < acc.length; j++) acc[j] = (acc[j] as number) + n * (t.data[j] as number)
-    })
+      const data = (update.delta[i] as { data: Float32Array }).data
+      for (let j = 0; j < acc.length; j++) acc[j] = (acc[j] as number) + n * (data[j] as number)
+    }
     samples += n
     used.push(update.device)
   }

@@ -2,7 +2,7 @@
 // to float32 once, at the end, so results do not depend on the platform.
 import { isAddress, type Address } from 'viem'
 import { InvalidArgumentError } from '../errors.js'
-import type { NamedTensor } from '../tensors/named-tensor.js'
+import { firstNonFinite, type NamedTensor } from '../tensors/named-tensor.js'
 import type { ClientUpdate, Weights } from './types.js'
 
 export const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i])
@@ -19,7 +19,7 @@ export function checkUpdate(base: Weights, update: ClientUpdate, index: number, 
     const b = base[i] as NamedTensor<'float32'>
     if (t.name !== b.name || !sameShape(t.shape, b.shape) || !(t.data instanceof Float32Array) || t.data.length !== b.data.length)
       throw new InvalidArgumentError(field(`delta.${i}`), `does not match the model's ${b.name} [${b.shape.join(', ')}]`)
-    for (const v of t.data) if (!Number.isFinite(v)) throw new InvalidArgumentError(field(`delta.${i}`), 'holds a non-finite value')
+    if (firstNonFinite(t.data) >= 0) throw new InvalidArgumentError(field(`delta.${i}`), 'holds a non-finite value')
   })
 }
 
