@@ -1,0 +1,3 @@
+export * from './artifacts.js'
+export * from './is-settled-model.js'
+export * from './read-round-settlement.js'

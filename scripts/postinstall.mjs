@@ -1,0 +1,24 @@
+// npm running on a Node older than 22 skips optional packages whose `engines` ask for 22, such as
+// the native binary of EDR (the embedded EVM). The project pins Node 22 through the npm package
+// `node`, so after an install by an older Node this runs the install once more under Node 22,
+// which adds what was skipped. Nothing happens when npm already runs on Node 22.
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+
+const REQUIRED_MAJOR = 22
+const major = Number(process.versions.node.split('.')[0])
+const pinned = 'node_modules/node/bin/node'
+const npmCli = process.env.npm_execpath
+
+if (major < REQUIRED_MAJOR && process.env.CW_INSTALL_UNDER_NODE22 !== '1') {
+  if (!existsSync(pinned) || npmCli === undefined) {
+    console.warn(`postinstall: Node ${process.versions.node} skipped packages that need Node ${REQUIRED_MAJOR}, and the pinned Node is missing`)
+  } else {
+    console.log(`postinstall: npm ran on Node ${process.versions.node}; installing again on the pinned Node ${REQUIRED_MAJOR} for packages that need it`)
+    const result = spawnSync(pinned, [npmCli, 'install', '--no-audit', '--no-fund', '--ignore-scripts'], {
+      stdio: 'inherit',
+      env: { ...process.env, CW_INSTALL_UNDER_NODE22: '1' },
+    })
+    process.exitCode = result.status ?? 1
+  }
+}
