@@ -6,15 +6,18 @@ import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 
 const REQUIRED_MAJOR = 22
-const major = Number(process.versions.node.split('.')[0])
+// This script itself runs on the pinned Node (npm puts node_modules/.bin first on PATH); the Node
+// that npm ran on, and resolved `engines` against, is in its user agent: `npm/11.x node/v20.x …`.
+const npmNode = /\bnode\/v(\d+)\./.exec(process.env.npm_config_user_agent ?? '')?.[1]
+const major = Number(npmNode ?? process.versions.node.split('.')[0])
 const pinned = 'node_modules/node/bin/node'
 const npmCli = process.env.npm_execpath
 
 if (major < REQUIRED_MAJOR && process.env.CW_INSTALL_UNDER_NODE22 !== '1') {
   if (!existsSync(pinned) || npmCli === undefined) {
-    console.warn(`postinstall: Node ${process.versions.node} skipped packages that need Node ${REQUIRED_MAJOR}, and the pinned Node is missing`)
+    console.warn(`postinstall: Node ${major} skipped packages that need Node ${REQUIRED_MAJOR}, and the pinned Node is missing`)
   } else {
-    console.log(`postinstall: npm ran on Node ${process.versions.node}; installing again on the pinned Node ${REQUIRED_MAJOR} for packages that need it`)
+    console.log(`postinstall: npm ran on Node ${major}; installing again on the pinned Node ${REQUIRED_MAJOR} for packages that need it`)
     const result = spawnSync(pinned, [npmCli, 'install', '--no-audit', '--no-fund', '--ignore-scripts'], {
       stdio: 'inherit',
       env: { ...process.env, CW_INSTALL_UNDER_NODE22: '1' },
