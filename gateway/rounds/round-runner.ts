@@ -16,6 +16,8 @@ import {
   readInitializers,
   replaceInitializers,
   signMessage,
+  sortByName,
+  subtractWeights,
   type ClientUpdate,
   type FleetDomain,
   type NamedTensor,
@@ -69,8 +71,6 @@ const canonicalParams = (params: Readonly<Record<string, number>>): string =>
 
 const jsonSafe = (message: Record<string, unknown>): Record<string, string> =>
   Object.fromEntries(Object.entries(message).map(([k, v]) => [k, String(v)]))
-
-const byName = <T extends { name: string }>(ts: readonly T[]): T[] => [...ts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 
 export class RoundRunner {
   readonly #p: RoundRunnerParameters
@@ -194,7 +194,7 @@ export class RoundRunner {
     const baseBytes = await store.model(meta.baseModel)
     if (baseBytes === undefined) throw new RoundStateError(round, meta.state, `base model ${meta.baseModel} is not in the store`)
     const model = decodeModel(baseBytes)
-    const base = byName(readInitializers(model, { floatOnly: true })) as NamedTensor<'float32'>[]
+    const base = sortByName(readInitializers(model, { floatOnly: true })) as NamedTensor<'float32'>[]
     const strategy = this.#p.strategy(meta.config.strategy)
     const previousState = await this.#previousState(round)
     async function* updates(): AsyncGenerator<ClientUpdate> {
@@ -233,7 +233,7 @@ export class RoundRunner {
         blobs.push([nextState, stateBytes])
       }
       // Scores stream too: one update at a time against the aggregate delta.
-      const aggregateDelta = aggregated.weights.map((w, i) => ({ ...w, data: Float32Array.from(w.data, (v, j) => v - ((base[i]?.data[j] ?? 0) as number)) }))
+      const aggregateDelta = subtractWeights(aggregated.weights, base)
       const usedSet = new Set(used.map((d) => d.toLowerCase()))
       for await (const bytes of store.updates(round)) {
         const submission = decodeSubmission(bytes)

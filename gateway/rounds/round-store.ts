@@ -7,6 +7,7 @@
 //   pointer  current                   → <round>
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level'
 import { getAddress, type Address, type Hex } from 'viem'
+import { SerialQueue } from '../../hardware/serial-queue.js'
 import { RoundStateError } from '../errors.js'
 import { NEXT_STATE, ROUND_KEY_DIGITS, type RoundState } from './constants.js'
 import type { RoundConfig } from './round-config.js'
@@ -56,7 +57,7 @@ export class RoundStore {
   readonly #models: Sub<Uint8Array>
   readonly #pointer: Sub<string>
   /** Writes are serialised so that each check-then-write is atomic within this process. */
-  #queue: Promise<unknown> = Promise.resolve()
+  readonly #queue = new SerialQueue()
 
   constructor(db: Db) {
     this.db = db
@@ -68,13 +69,7 @@ export class RoundStore {
   }
 
   #serial<T>(work: () => Promise<T>): Promise<T> {
-    const job = this.#queue.then(work)
-    // The queue only orders writes; each caller gets its own outcome through `job`.
-    this.#queue = job.then(
-      () => undefined,
-      () => undefined,
-    )
-    return job
+    return this.#queue.run(work)
   }
 
   async get(round: bigint): Promise<RoundMeta | undefined> {

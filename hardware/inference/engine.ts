@@ -3,6 +3,7 @@
 // what they support. test/hardware/inference/conformance.ts runs against every backend.
 import { BaseError, DTYPES, elementCount, type DType } from '../../protocols/index.js'
 import { EngineStateError, InferenceInputError, InferenceRunError, ModelLoadError } from '../errors.js'
+import { SerialQueue } from '../serial-queue.js'
 import { LOAD_TIMEOUT_MS, MAX_BATCH, MAX_MODEL_BYTES, RUN_TIMEOUT_MS } from './constants.js'
 import type { Inputs, Outputs, Tensor, ValueInfo } from './tensor.js'
 
@@ -58,7 +59,7 @@ export abstract class InferenceEngine {
   #state: State = 'new'
   #info: ModelInfo = { inputs: [], outputs: [] }
   /** Runs are serialised: one session runs one graph at a time. */
-  #queue: Promise<unknown> = Promise.resolve()
+  readonly #queue = new SerialQueue()
 
   get inputs(): readonly ValueInfo[] {
     return this.#info.inputs
@@ -137,7 +138,7 @@ export abstract class InferenceEngine {
     if (this.#state === 'disposed') return
     this.#state = 'disposed'
     // Let a run in flight finish before its session goes away.
-    await this.#queue
+    await this.#queue.drain()
     await this._dispose()
   }
 
@@ -146,13 +147,7 @@ export abstract class InferenceEngine {
   protected abstract _dispose(): Promise<void>
 
   #enqueue(inputs: Inputs): Promise<Outputs> {
-    const job = this.#queue.then(() => this._run(inputs))
-    // The queue only orders runs; each caller gets its own run's outcome through `job`.
-    this.#queue = job.then(
-      () => undefined,
-      () => undefined,
-    )
-    return job.catch((err: unknown) => {
+    return this.#queue.run(() => this._run(inputs)).catch((err: unknown) => {
       throw err instanceof InferenceRunError ? err : new InferenceRunError(this.supports.engine, err instanceof Error ? err.message : String(err), { cause: err })
     })
   }

@@ -1,6 +1,6 @@
 export * from './constants.js'
 export * from './types.js'
-export { squaredNorm, squaredDistance } from './tensor-math.js'
+export { squaredNorm, squaredDistance, subtractWeights } from './tensor-math.js'
 export * from './fedavg.js'
 export * from './server-optimisers.js'
 export * from './robust.js'

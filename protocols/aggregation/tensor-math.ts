@@ -32,6 +32,10 @@ export const toWeights = (base: Weights, values: readonly ArrayLike<number>[]): 
 export const applyDelta = (base: Weights, step: readonly ArrayLike<number>[]): NamedTensor<'float32'>[] =>
   toWeights(base, base.map((t, i) => Float64Array.from(t.data, (w, j) => w + ((step[i] as ArrayLike<number>)[j] as number))))
 
+/** weights − base, per tensor: the delta a strategy's result makes. */
+export const subtractWeights = (weights: Weights, base: Weights): NamedTensor<'float32'>[] =>
+  weights.map((w, i) => ({ ...w, data: Float32Array.from(w.data, (v, j) => v - ((base[i]?.data[j] ?? 0) as number)) }))
+
 /** Squared L2 norm of a delta over all its tensors. */
 export function squaredNorm(delta: Weights): number {
   let sum = 0

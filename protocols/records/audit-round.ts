@@ -4,13 +4,14 @@
 // not. (Comparing with the chain is the settlement layer's part.)
 import { getAddress, isAddressEqual, type Hex } from 'viem'
 import { strategyFor } from '../aggregation/strategy-for.js'
+import { subtractWeights } from '../aggregation/tensor-math.js'
 import type { ClientUpdate } from '../aggregation/types.js'
 import { fleetDomain } from '../eip712/domain.js'
 import { verifyMessage } from '../eip712/messages.js'
 import { BaseError } from '../errors.js'
 import { decodeModel, encodeModel } from '../model/model-codec.js'
 import { readInitializers, replaceInitializers } from '../model/initializers.js'
-import type { NamedTensor } from '../tensors/named-tensor.js'
+import { sortByName, type NamedTensor } from '../tensors/named-tensor.js'
 import { contentId, decodeUpdate, encodeUpdate } from '../tensors/update-codec.js'
 import { buildRoundRecord, type RecordedContribution } from './build-round-record.js'
 import { decodeRoundRecord, type RoundRecord } from './round-record.js'
@@ -31,8 +32,6 @@ export interface AuditReport {
 
 /** Fetches a blob by its sha256 (a local directory, the mesh); undefined when it cannot be had. */
 export type FetchBlob = (hash: Hex) => Promise<Uint8Array | undefined>
-
-const byName = <T extends { name: string }>(ts: T[]): T[] => ts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 
 export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Promise<AuditReport> {
   const items: AuditItem[] = []
@@ -99,7 +98,7 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
 
   // Recompute the aggregate, the scores, the rewards and the root.
   const model = decodeModel(parent)
-  const base = byName(readInitializers(model, { floatOnly: true }) as NamedTensor<'float32'>[])
+  const base = sortByName(readInitializers(model, { floatOnly: true }) as NamedTensor<'float32'>[])
   let params: Record<string, number>
   try {
     params = JSON.parse(a.params) as Record<string, number>
@@ -120,7 +119,7 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
     else check('new model', isHashEqual(record.newModel, recomputed), `recomputed ${recomputed}, recorded ${record.newModel}`)
     if (aggregated.state.length > 0) nextState = contentId(encodeUpdate(aggregated.state, { encoding: 'float32' }))
     const used = new Set(aggregated.used.map((d) => d.toLowerCase()))
-    const aggregateDelta = aggregated.weights.map((w, i) => ({ ...w, data: Float32Array.from(w.data, (v, j) => v - ((base[i]?.data[j] ?? 0) as number)) }))
+    const aggregateDelta = subtractWeights(aggregated.weights, base)
     record.contributions.forEach((c, i) => {
       const isUsed = used.has(c.attestation.message.device.toLowerCase())
       contributions.push({ attestation: c.attestation, certificate: c.certificate, used: isUsed, qualityPpm: qualityPpm((updates[i] as ClientUpdate).delta, aggregateDelta, isUsed) })

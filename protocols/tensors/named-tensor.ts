@@ -67,3 +67,8 @@ export function namedTensor<D extends DType>(name: string, dtype: D, shape: read
   }
   return { name, dtype, shape: [...shape], data }
 }
+
+/** Tensors in canonical order (by name, code unit order): the order of updates on the wire. */
+export function sortByName<T extends { name: string }>(tensors: readonly T[]): T[] {
+  return [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}

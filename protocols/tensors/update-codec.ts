@@ -9,7 +9,7 @@ import { checkSize, decodeProtobuf, requireCanonical } from '../wire/codec.js'
 import * as proto from '../wire/proto/messages.js'
 import { FLOAT16_TO_FLOAT32, isNonFiniteFloat16, toFloat16Bits } from './float16.js'
 import { kthLargest } from './select.js'
-import { checkTensorName, elementCount, firstNonFinite, namedTensor, type NamedTensor } from './named-tensor.js'
+import { checkTensorName, elementCount, firstNonFinite, namedTensor, sortByName, type NamedTensor } from './named-tensor.js'
 
 // Float32Array views are read and written as the wire's little-endian bytes.
 if (endianness() !== 'LE') throw new Error('the update codec assumes a little-endian platform')
@@ -137,7 +137,7 @@ export function encodeUpdate(tensors: readonly UpdateTensor[], options: EncodeUp
   if (!UPDATE_ENCODINGS.includes(encoding)) throw new InvalidArgumentError('encoding', `unknown encoding ${String(encoding)}`)
   if (encoding === 'topk' && !(density > 0 && density <= 1)) throw new InvalidArgumentError('density', 'must be in (0, 1]')
   if (tensors.length > MAX_TENSORS) throw new InvalidArgumentError('tensors', `more than ${MAX_TENSORS} tensors`)
-  const sorted = tensors.map((t) => namedTensor(t.name, 'float32', t.shape, t.data)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const sorted = sortByName(tensors.map((t) => namedTensor(t.name, 'float32', t.shape, t.data)))
   let total = 0
   const wire: proto.UpdateTensor[] = sorted.map((t, i) => {
     if (i > 0 && sorted[i - 1]?.name === t.name) throw new TensorFormatError(t.name, 'duplicate tensor name')

@@ -14,7 +14,7 @@ import { KeyExistsError, KeyNotFoundError, KeyStoreClosedError, TokenNotFoundErr
 import { AbstractKeyStore, type BackendKey, type GeneratedKey, type KeyInfo, type KeyStoreSupports } from '../key-store.js'
 import { parseKeyStoreConfig, pkcs11KeyStoreConfigSchema, type OpenKeyStoreOptions, type Pkcs11KeyStoreConfig } from '../key-store-config.js'
 import { readSecret } from '../secret-source.js'
-import { SerialQueue } from '../serial-queue.js'
+import { SerialQueue } from '../../serial-queue.js'
 import { decodeEcPoint, toRecoverableSignature } from './ec.js'
 import { acquirePkcs11Module, type Pkcs11Module } from './module.js'
 import { returnCodeOf, toPkcs11Error } from './return-codes.js'

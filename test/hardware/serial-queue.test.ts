@@ -1,7 +1,7 @@
 // The per-session queue of the PKCS#11 store: order, isolation of failures, and aborts while waiting.
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { SerialQueue } from '../../../hardware/keys/serial-queue.js'
+import { SerialQueue } from '../../hardware/serial-queue.js'
 
 t.test('tasks run one at a time, in order', async (t) => {
   const queue = new SerialQueue()

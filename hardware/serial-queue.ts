@@ -1,4 +1,5 @@
-// Runs tasks one at a time, in order. A PKCS#11 session may hold one operation at a time
+// Runs tasks one at a time, in order (key-store sessions, inference sessions, the round store).
+// A PKCS#11 session may hold one operation at a time
 // (PKCS#11 v2.40 §5.2: "a session can perform only one operation at a time"), so every call on a
 // store's session goes through its queue. A caller that aborts while waiting leaves the queue
 // without running its task; the tasks before and after it are unaffected.
