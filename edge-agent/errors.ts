@@ -27,15 +27,6 @@ export class OutboxClosedError extends BaseError {
 
 // --- transport key (edge-agent/transport-key.ts) ----------------------------------------------
 
-/** The libp2p transport key file exists but does not hold a key. */
-export class TransportKeyError extends BaseError {
-  static override readonly code = 'CW_TRANSPORT_KEY'
-  override name = 'TransportKeyError'
-  constructor(file: string, problem: string, options: BaseErrorOptions = {}) {
-    super(`transport key ${file}: ${problem}`, { ...options, details: { file, ...options.details } })
-  }
-}
-
 // --- training (edge-agent/training) -----------------------------------------------------------
 
 /** A training step produced a non-finite loss or weight; train() stops with this error and returns no weights. */

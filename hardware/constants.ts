@@ -81,3 +81,6 @@ export const DETECT_FILE_MAX_BYTES = 4 * MiB
 export const DETECT_TIMEOUT_MS = 10_000
 /** At most this many entries are read from one /sys or /dev directory during detection. */
 export const DETECT_MAX_DIRECTORY_ENTRIES = 1024
+
+/** The libp2p transport key's file in a node's data directory (protobuf, as libp2p marshals keys). */
+export const TRANSPORT_KEY_FILE = 'transport.key'

@@ -273,3 +273,14 @@ export class InferenceRunError extends BaseError {
     super(`${engine} failed to run the model: ${problem}`, { ...options, details: { engine, ...options.details } })
   }
 }
+
+// --- transport key (hardware/keys/transport-key.ts) -----------------------------------------
+
+/** The libp2p transport key file exists but does not hold a key. */
+export class TransportKeyError extends BaseError {
+  static override readonly code = 'CW_TRANSPORT_KEY'
+  override name = 'TransportKeyError'
+  constructor(file: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`transport key ${file}: ${problem}`, { ...options, details: { file, ...options.details } })
+  }
+}

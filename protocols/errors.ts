@@ -235,3 +235,12 @@ export class ContractReadError extends BaseError {
     super(`cannot read ${call}`, { ...options, details: { call, ...options.details } })
   }
 }
+
+/** A configuration file (fleet.json, device.json, gateway.json, …) that is missing, not JSON, or fails its schema. `details.field` names the field. */
+export class ConfigError extends BaseError {
+  static override readonly code = 'CW_CONFIG'
+  override name = 'ConfigError'
+  constructor(file: string, field: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`${file}: ${field === '' ? '' : `${field}: `}${problem}`, { ...options, details: { file, field, ...options.details } })
+  }
+}

@@ -6,7 +6,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { hexToBytes, type Address, type Hex } from 'viem'
 import type { FleetDomain } from '../../protocols/index.js'
 import { createMeshNode, MemoryBlobStore } from '../../protocols/mesh/index.js'
-import { loadTransportKey } from '../../edge-agent/transport-key.js'
+import { loadTransportKey } from '../../hardware/keys/transport-key.js'
 import { Outbox, meshSender } from '../../edge-agent/outbox/index.js'
 import { logger, TEST_LIMITS } from '../protocols/mesh/fleet-fixture.js'
 

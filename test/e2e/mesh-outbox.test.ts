@@ -14,7 +14,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { bytesToHex, type Hex } from 'viem'
 import { encodeSubmission } from '../../protocols/index.js'
 import type { MeshNode, UpdateDecision, VerifiedSubmission } from '../../protocols/mesh/index.js'
-import { loadTransportKey } from '../../edge-agent/transport-key.js'
+import { loadTransportKey } from '../../hardware/keys/transport-key.js'
 import { Outbox, meshSender } from '../../edge-agent/outbox/index.js'
 import { logger, makeDevice, makeFleet, makeSubmission, startAgent, startGateway, until } from '../protocols/mesh/fleet-fixture.js'
 

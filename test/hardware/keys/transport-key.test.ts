@@ -3,8 +3,8 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { loadTransportKey } from '../../edge-agent/transport-key.js'
-import { TRANSPORT_KEY_FILE } from '../../edge-agent/constants.js'
+import { loadTransportKey } from '../../../hardware/keys/transport-key.js'
+import { TRANSPORT_KEY_FILE } from '../../../hardware/constants.js'
 
 const dir = await mkdtemp(join(tmpdir(), 'cw-transport-key-'))
 t.teardown(() => rm(dir, { recursive: true, force: true }))

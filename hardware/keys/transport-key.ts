@@ -4,8 +4,8 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import type { PrivateKey } from '@libp2p/interface'
 import { mkdir, open, readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
-import { TRANSPORT_KEY_FILE } from './constants.js'
-import { TransportKeyError } from './errors.js'
+import { TRANSPORT_KEY_FILE } from '../constants.js'
+import { TransportKeyError } from '../errors.js'
 
 export interface LoadTransportKeyParameters {
   /** The node's data directory. */

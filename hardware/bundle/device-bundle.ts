@@ -1,0 +1,90 @@
+// `device.json`, the device bundle: everything a device needs to join its fleet — the fleet file,
+// its address and peer id, the owner-signed DeviceCertificate, where its key lives (a key-store
+// reference, never the key), where its libp2p transport key lives, the bootstrap multiaddrs and
+// its sensors. Written by `cw device enroll`, read by `cw agent start`. It holds no secret.
+// The `agent` section (the daemon's own settings) is validated by the agent.
+import { bytesToHex, getAddress, hexToBytes, isHex, type Address, type Hex } from 'viem'
+import { z } from 'zod'
+import {
+  addressSchema,
+  ConfigError,
+  decodeSigned,
+  encodeSigned,
+  fleetFileSchema,
+  multiaddrTextSchema,
+  parseConfig,
+  type FleetFile,
+  type Signed,
+} from '../../protocols/index.js'
+import { hardwareProfileSchema } from '../accelerators/hardware-profile.js'
+import { keyStoreConfigSchema } from '../keys/key-store-config.js'
+import { readJsonConfig, writeJsonConfig } from './config-file.js'
+
+export const DEVICE_BUNDLE_VERSION = 1
+const MAX_SENSORS = 16
+const MAX_BOOTSTRAP = 32
+
+const certificateHexSchema = z.string().refine((h) => isHex(h, { strict: true }) && h.length > 2 && h.length <= 2 + 2 * 4096, 'expected the hex of a wire-encoded DeviceCertificate')
+
+export const deviceBundleSchema = z.strictObject({
+  version: z.literal(DEVICE_BUNDLE_VERSION),
+  fleet: fleetFileSchema,
+  device: addressSchema.transform((a) => getAddress(a)),
+  peerId: z.string().min(1).max(128),
+  serial: z.string().min(1).max(128),
+  /** The owner-signed certificate, wire-encoded (protocols/wire) as 0x-hex. */
+  certificate: certificateHexSchema,
+  /** Where the device key lives, and its label there. */
+  keyStore: keyStoreConfigSchema,
+  keyLabel: z.string().min(1).max(64),
+  /** The directory of the libp2p transport key file (hardware/keys/transport-key.ts). */
+  transportKeyDir: z.string().min(1),
+  bootstrap: z.array(multiaddrTextSchema).max(MAX_BOOTSTRAP).default([]),
+  /** Sensor configurations (hardware/sensors), each validated by its driver when opened. */
+  sensors: z.array(z.looseObject({ driver: z.string(), id: z.string() })).max(MAX_SENSORS).default([]),
+  hardware: hardwareProfileSchema.optional(),
+  /** The agent daemon's settings (edge-agent validates them). */
+  agent: z.record(z.string(), z.unknown()).optional(),
+})
+
+export type DeviceBundleInput = z.input<typeof deviceBundleSchema>
+export type DeviceBundle = Omit<z.output<typeof deviceBundleSchema>, 'fleet' | 'device' | 'certificate'> & {
+  fleet: FleetFile
+  device: Address
+  certificate: Hex
+}
+
+/** Validates a parsed device.json, including that its certificate decodes and names this device, fleet and peer. */
+export function parseDeviceBundle(value: unknown, file = 'device.json'): DeviceBundle {
+  const bundle = parseConfig(file, deviceBundleSchema, value) as DeviceBundle
+  const cert = certificateOf(bundle, file)
+  const m = cert.message
+  if (getAddress(m.device) !== bundle.device) throw new ConfigError(file, 'certificate', `names device ${m.device}, not ${bundle.device}`)
+  if (m.fleet.toLowerCase() !== bundle.fleet.fleet.toLowerCase()) throw new ConfigError(file, 'certificate', `names fleet ${m.fleet}, not ${bundle.fleet.fleet}`)
+  if (m.peerId !== bundle.peerId) throw new ConfigError(file, 'certificate', `names peer ${m.peerId}, not ${bundle.peerId}`)
+  return bundle
+}
+
+/** The bundle's certificate, decoded strictly. */
+export function certificateOf(bundle: Pick<DeviceBundle, 'certificate'>, file = 'device.json'): Signed<'DeviceCertificate'> {
+  try {
+    return decodeSigned('DeviceCertificate', hexToBytes(bundle.certificate))
+  } catch (err) {
+    throw new ConfigError(file, 'certificate', (err as Error).message, { cause: err })
+  }
+}
+
+/** The hex a bundle stores for a certificate. */
+export function certificateHex(certificate: Signed<'DeviceCertificate'>): Hex {
+  return bytesToHex(encodeSigned('DeviceCertificate', certificate))
+}
+
+export async function readDeviceBundle(file: string): Promise<DeviceBundle> {
+  return readJsonConfig(file, parseDeviceBundle)
+}
+
+/** Validates, then writes atomically. */
+export async function writeDeviceBundle(file: string, bundle: DeviceBundleInput): Promise<void> {
+  parseDeviceBundle(bundle, file)
+  await writeJsonConfig(file, bundle)
+}

@@ -1,0 +1,67 @@
+// `fleet.json`: what every party needs to know about a fleet — its id, chain, contracts, owner,
+// gateways and EIP-712 domain. Written by `cw fleet init`, read by gateways, agents (inside
+// their device bundle), `cw rewards` and `cw audit`. It holds no secret.
+import { getAddress, type Address, type Hex } from 'viem'
+import { z } from 'zod'
+import { EIP712_DOMAIN_NAME, EIP712_DOMAIN_VERSION } from '../constants.js'
+import { addressSchema, bytes32Schema } from '../eip712/schemas.js'
+import type { FleetDomain } from '../eip712/domain.js'
+import { parseConfig } from './parse-config.js'
+
+export const FLEET_FILE_VERSION = 1
+const MAX_MULTIADDRS = 16
+const MAX_GATEWAYS = 64
+
+const checksummed = addressSchema.transform((a) => getAddress(a))
+/** A libp2p multiaddr as text (checked for shape here; libp2p parses it fully when dialling). */
+export const multiaddrTextSchema = z.string().min(2).max(512).regex(/^\/[^\s]+$/, 'expected a multiaddr such as /ip4/127.0.0.1/tcp/4001/p2p/<peer id>')
+
+export const fleetChainSchema = z.strictObject({
+  /** A JSON-RPC URL; absent: the embedded EVM (one process only). */
+  rpcUrl: z.url({ protocol: /^https?$/ }).optional(),
+  chainId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  confirmations: z.number().int().min(1).max(64).default(1),
+})
+
+export const fleetGatewaySchema = z.strictObject({
+  address: checksummed,
+  /** Where agents dial it: multiaddrs ending in /p2p/<peer id>. */
+  multiaddrs: z.array(multiaddrTextSchema).max(MAX_MULTIADDRS).default([]),
+})
+
+export const fleetFileSchema = z
+  .strictObject({
+    version: z.literal(FLEET_FILE_VERSION),
+    /** The fleet id (bytes32), as the contracts and every signed message know it. */
+    fleet: bytes32Schema.refine((h) => BigInt(h) !== 0n, 'must not be zero'),
+    name: z.string().min(1).max(128),
+    chain: fleetChainSchema,
+    contracts: z.strictObject({
+      registry: checksummed,
+      ledger: checksummed,
+      rewards: checksummed,
+      /** Decimal block number of the registry's deployment: where event searches start. */
+      deployedAt: z.string().regex(/^\d{1,20}$/, 'expected a decimal block number'),
+    }),
+    owner: checksummed,
+    gateways: z.array(fleetGatewaySchema).max(MAX_GATEWAYS),
+    domain: z.strictObject({
+      name: z.literal(EIP712_DOMAIN_NAME),
+      version: z.literal(EIP712_DOMAIN_VERSION),
+      chainId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+      verifyingContract: checksummed,
+    }),
+  })
+  .superRefine((f, ctx) => {
+    if (f.domain.chainId !== f.chain.chainId) ctx.addIssue({ code: 'custom', path: ['domain', 'chainId'], message: `must equal chain.chainId (${f.chain.chainId})` })
+    if (f.domain.verifyingContract !== f.contracts.registry)
+      ctx.addIssue({ code: 'custom', path: ['domain', 'verifyingContract'], message: `must equal contracts.registry (${f.contracts.registry})` })
+  })
+
+export type FleetFileInput = z.input<typeof fleetFileSchema>
+export type FleetFile = z.output<typeof fleetFileSchema> & { fleet: Hex; owner: Address; domain: FleetDomain }
+
+/** Validates a parsed fleet.json; ConfigError names the file and field. */
+export function parseFleetFile(value: unknown, file = 'fleet.json', prefix = ''): FleetFile {
+  return parseConfig(file, fleetFileSchema, value, prefix) as FleetFile
+}
