@@ -18,7 +18,7 @@ import {
   type Signed,
 } from '../../protocols/index.js'
 import { MemoryBlobStore, REASON_UPDATE_HASH_MISMATCH, type MeshNode } from '../../protocols/mesh/index.js'
-import { LevelBlobStore } from '../../edge-agent/blob-store/level-blob-store.js'
+import { LevelBlobStore } from '../../hardware/storage/level-blob-store.js'
 import {
   AcceptedStore,
   makeDevice,

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Level } from 'level'
-import { LevelBlobStore } from '../../../edge-agent/blob-store/level-blob-store.js'
+import { LevelBlobStore } from '../../../hardware/storage/level-blob-store.js'
 import type { AbstractBlobStore } from '../../../protocols/mesh/index.js'
 import { blobStoreConformance } from '../../protocols/mesh/blob-store-conformance.js'
 

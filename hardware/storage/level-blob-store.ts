@@ -1,4 +1,4 @@
-// A blob store in a level database: a device's model cache, kept across restarts so that it can
+// A blob store in a level database: a device's model cache or a gateway's published blobs, kept across restarts so that it can
 // serve what it holds and resume an interrupted transfer. Each blob is a run of segments (one per
 // received frame, ≤ 1 MiB each) under `data`, and one `meta` entry; every change is one atomic
 // batch, so a crash leaves either the old or the new state.
