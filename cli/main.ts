@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { BaseError, InvalidArgumentError } from '../protocols/index.js'
 import { registerAudit } from './commands/audit.js'
+import { registerChain } from './commands/chain.js'
 import { registerDecode, UsageError } from './commands/decode.js'
 import { EXIT, printError } from './output.js'
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride()
   registerDecode(program)
   registerAudit(program)
+  registerChain(program)
   const override = (command: Command): void => {
     command.exitOverride()
     for (const sub of command.commands) override(sub)
