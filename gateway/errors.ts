@@ -26,36 +26,52 @@ export class RoundConfigError extends BaseError {
   }
 }
 
+/** A validation set (a CSV file or arrays) that is malformed; `details` name the file, line or field. */
+export class ValidationSetError extends BaseError {
+  static override readonly code = 'CW_VALIDATION_SET'
+  override name = 'ValidationSetError'
+  constructor(source: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`validation set ${source}: ${problem}`, { ...options, details: { source, ...options.details } })
+  }
+}
+
+/** A model that cannot be scored on the validation set (inputs or outputs that do not fit it, or an engine failure). */
+export class EvaluationError extends BaseError {
+  static override readonly code = 'CW_EVALUATION'
+  override name = 'EvaluationError'
+  constructor(problem: string, options: BaseErrorOptions = {}) {
+    super(`evaluation: ${problem}`, options)
+  }
+}
+
 // --- settlement (gateway/settlement) ------------------------------------------------------------
-// Every custom error of the contracts in protocols/contracts/src decodes into one class here
-// (decodeContractError); `details.errorName` keeps the Solidity name and `details.args` its values.
-
-/** The JSON-RPC node serves another chain than the one configured. */
-export class ChainIdMismatchError extends BaseError {
-  static override readonly code = 'CW_CHAIN_ID_MISMATCH'
-  override name = 'ChainIdMismatchError'
-  constructor(expected: number, actual: number) {
-    super(`the node serves chain ${actual}, configured chain is ${expected}`, { details: { expected, actual } })
-  }
-}
-
-/** The node could not be reached (or kept failing) within the operation's deadline. */
-export class ChainUnavailableError extends BaseError {
-  static override readonly code = 'CW_CHAIN_UNAVAILABLE'
-  override name = 'ChainUnavailableError'
-  constructor(operation: string, options: BaseErrorOptions = {}) {
-    super(`chain unavailable during ${operation}`, { ...options, details: { operation, ...options.details } })
-  }
-}
-
-/** A settlement configuration that fails validation; `details.field` names the field. */
-export class SettlementConfigError extends BaseError {
-  static override readonly code = 'CW_SETTLEMENT_CONFIG'
-  override name = 'SettlementConfigError'
-  constructor(field: string, problem: string, options: BaseErrorOptions = {}) {
-    super(`settlement config: ${field}: ${problem}`, { ...options, details: { field, ...options.details } })
-  }
-}
+// The chain client's errors (connection, transactions, and one class per custom error of the
+// contracts in protocols/contracts/src) live in hardware/errors.ts with the client itself
+// (hardware/chain), which provisioning shares; they are re-exported here unchanged.
+export {
+  ChainIdMismatchError,
+  ChainUnavailableError,
+  SettlementConfigError,
+  TransactionFailedError,
+  ConfirmationTimeoutError,
+  EmbeddedChainError,
+  ContractRevertError,
+  NotOwnerError,
+  NotGatewayError,
+  WrongFleetError,
+  RoundAlreadySettledError,
+  ModelAlreadySettledError,
+  RoundNotSettledError,
+  InvalidProofError,
+  AlreadyClaimedError,
+  ClaimNotExpiredError,
+  DeviceAlreadyRegisteredError,
+  DeviceRevokedError,
+  DeviceNotRegisteredError,
+  ContractArgumentError,
+  ContractBatchTooLargeError,
+  RewardTokenError,
+} from '../hardware/errors.js'
 
 /** The round is settled on chain, but with other values than the ones this gateway would settle. */
 export class SettlementConflictError extends BaseError {
@@ -66,117 +82,50 @@ export class SettlementConflictError extends BaseError {
   }
 }
 
-/** A transaction reverted without a known custom error, or was dropped and cannot be re-sent. */
-export class TransactionFailedError extends BaseError {
-  static override readonly code = 'CW_CHAIN_TX_FAILED'
-  override name = 'TransactionFailedError'
-  constructor(hash: string | undefined, problem: string, options: BaseErrorOptions = {}) {
-    super(`transaction ${hash ?? '(unsent)'}: ${problem}`, { ...options, details: { hash, ...options.details } })
+
+// --- daemon (gateway/daemon) --------------------------------------------------------------------
+
+/** A round was asked to start while another one runs (HTTP 409 from POST /rounds). */
+export class RoundRunningError extends BaseError {
+  static override readonly code = 'CW_ROUND_RUNNING'
+  override name = 'RoundRunningError'
+  constructor(round: string | undefined, state: string) {
+    super(`round ${round ?? '(starting)'} is ${state}: wait for it to finish`, { details: { round, state } })
   }
 }
 
-/** A transaction was not mined and confirmed within the operation's deadline; it may still be. */
-export class ConfirmationTimeoutError extends BaseError {
-  static override readonly code = 'CW_CHAIN_CONFIRMATION_TIMEOUT'
-  override name = 'ConfirmationTimeoutError'
-  constructor(hash: string, timeoutMs: number) {
-    super(`transaction ${hash} was not confirmed within ${timeoutMs} ms`, { details: { hash, timeoutMs } })
+/** A round cannot start: no device is registered (and not revoked) on the fleet's registry. */
+export class NoEligibleDevicesError extends BaseError {
+  static override readonly code = 'CW_NO_ELIGIBLE_DEVICES'
+  override name = 'NoEligibleDevicesError'
+  constructor(registry: string) {
+    super(`no device is registered and unrevoked on registry ${registry}`, { details: { registry } })
   }
 }
 
-/** The embedded in-process EVM could not start or answered with an internal error. */
-export class EmbeddedChainError extends BaseError {
-  static override readonly code = 'CW_CHAIN_EMBEDDED'
-  override name = 'EmbeddedChainError'
-  constructor(problem: string, options: BaseErrorOptions = {}) {
-    super(`embedded chain: ${problem}`, options)
+/** An HTTP request the gateway API refuses: unknown path, wrong method, a body too large or malformed. `details.status` is the HTTP status. */
+export class ApiRequestError extends BaseError {
+  static override readonly code = 'CW_API_REQUEST'
+  override name = 'ApiRequestError'
+  constructor(status: number, problem: string, options: BaseErrorOptions = {}) {
+    super(problem, { ...options, details: { status, ...options.details } })
   }
 }
 
-/** A contract call reverted with a custom error; the subclasses below name each one. */
-export class ContractRevertError extends BaseError {
-  static override readonly code: string = 'CW_CONTRACT_REVERT'
-  override name = 'ContractRevertError'
-  constructor(errorName: string, args: readonly unknown[], options: BaseErrorOptions = {}) {
-    super(`contract reverted with ${errorName}(${args.map(String).join(', ')})`, {
-      ...options,
-      details: { errorName, args: args.map((a) => (typeof a === 'bigint' ? a.toString() : a)), ...options.details },
-    })
+/** The gateway API answered a CLI call with an error; `details.remoteCode` is the code it gave. */
+export class GatewayApiError extends BaseError {
+  static override readonly code = 'CW_GATEWAY_API'
+  override name = 'GatewayApiError'
+  constructor(status: number, remoteCode: string, message: string) {
+    super(`gateway API (${status}) ${remoteCode}: ${message}`, { details: { status, remoteCode } })
   }
 }
 
-/** `OwnableUnauthorizedAccount`: only the fleet owner may do this (register, revoke, authorise, sweep). */
-export class NotOwnerError extends ContractRevertError {
-  static override readonly code = 'CW_CHAIN_NOT_OWNER'
-  override name = 'NotOwnerError'
-}
-/** `NotGateway`: the sender is not a gateway that the fleet's registry authorises. */
-export class NotGatewayError extends ContractRevertError {
-  static override readonly code = 'CW_CHAIN_NOT_GATEWAY'
-  override name = 'NotGatewayError'
-}
-/** `WrongFleet`: the settlement names another fleet than the ledger's. */
-export class WrongFleetError extends ContractRevertError {
-  static override readonly code = 'CW_CHAIN_WRONG_FLEET'
-  override name = 'WrongFleetError'
-}
-/** `RoundAlreadySettled`: a second settlement of the same round. */
-export class RoundAlreadySettledError extends ContractRevertError {
-  static override readonly code = 'CW_CHAIN_ROUND_ALREADY_SETTLED'
-  override name = 'RoundAlreadySettledError'
-}
-/** `ModelAlreadySettled`: another round already produced this model hash. */
-export class ModelAlreadySettledError extends ContractRevertError {
-  static override readonly code = 'CW_CHAIN_MODEL_ALREADY_SETTLED'
-  override name = 'ModelAlreadySettledError'
-}
-/** `RoundNotSettled`: a claim or sweep for a round the ledger has no settlement of. */
-export class RoundNotSettledError extends ContractRevertError {
-  static override readonly code = 'CW_CHAIN_ROUND_NOT_SETTLED'
-  override name = 'RoundNotSettledError'
-}
-/** `InvalidProof`: the leaf and proof do not hash up to the round's contributions root. */
-export class InvalidProofError extends ContractRevertError {
-  static override readonly code = 'CW_CHAIN_INVALID_PROOF'
-  override name = 'InvalidProofError'
-}
-/** `AlreadyClaimed`: the leaf was claimed or swept before. */
-export class AlreadyClaimedError extends ContractRevertError {
-  static override readonly code = 'CW_CHAIN_ALREADY_CLAIMED'
-  override name = 'AlreadyClaimedError'
-}
-/** `ClaimNotExpired`: a sweep before the round's claim expiry. */
-export class ClaimNotExpiredError extends ContractRevertError {
-  static override readonly code = 'CW_CHAIN_CLAIM_NOT_EXPIRED'
-  override name = 'ClaimNotExpiredError'
-}
-/** `DeviceAlreadyRegistered`: a batch names a device that is registered. */
-export class DeviceAlreadyRegisteredError extends ContractRevertError {
-  static override readonly code = 'CW_CHAIN_DEVICE_ALREADY_REGISTERED'
-  override name = 'DeviceAlreadyRegisteredError'
-}
-/** `DeviceIsRevoked`: registering or revoking a revoked device (revocation is final). */
-export class DeviceRevokedError extends ContractRevertError {
-  static override readonly code = 'CW_CHAIN_DEVICE_REVOKED'
-  override name = 'DeviceRevokedError'
-}
-/** `DeviceNotRegistered`: revoking a device that was never registered. */
-export class DeviceNotRegisteredError extends ContractRevertError {
-  static override readonly code = 'CW_CHAIN_DEVICE_NOT_REGISTERED'
-  override name = 'DeviceNotRegisteredError'
-}
-/** A call's arguments that the contract refuses: `ZeroAddress`, `ZeroFleet`, `ZeroValue`, `EmptyBatch`, `NoClaims`, `LengthMismatch`, `InvalidCertificateHash`, `RoundOutOfRange`, `RewardTotalTooLarge`, `OwnableInvalidOwner`. */
-export class ContractArgumentError extends ContractRevertError {
-  static override readonly code = 'CW_CHAIN_BAD_ARGUMENT'
-  override name = 'ContractArgumentError'
-}
-/** `BatchTooLarge` or `TooManyClaims`: more items in one call than the contract takes. */
-export class ContractBatchTooLargeError extends ContractRevertError {
-  static override readonly code = 'CW_CHAIN_BATCH_TOO_LARGE'
-  override name = 'ContractBatchTooLargeError'
-}
-/** An ERC-20 error of the reward token (`ERC20InsufficientBalance`, `ERC20InsufficientAllowance`, …). */
-export class RewardTokenError extends ContractRevertError {
-  static override readonly code = 'CW_CHAIN_TOKEN'
-  override name = 'RewardTokenError'
+/** No gateway daemon answers for this data directory: no api.json, or nothing listens at its URL. */
+export class GatewayNotRunningError extends BaseError {
+  static override readonly code = 'CW_GATEWAY_NOT_RUNNING'
+  override name = 'GatewayNotRunningError'
+  constructor(dataDir: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`no gateway is running for ${dataDir}: ${problem}`, { ...options, details: { dataDir, ...options.details } })
+  }
 }

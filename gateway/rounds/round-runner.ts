@@ -26,9 +26,9 @@ import {
   type Signer,
   type Strategy,
 } from '../../protocols/index.js'
-import { RoundStateError } from '../errors.js'
+import { EvaluationError, RoundConfigError, RoundStateError } from '../errors.js'
 import { parseRoundConfig, type RoundConfig, type RoundConfigInput } from './round-config.js'
-import { type RoundMeta, type RoundResult, type RoundStore } from './round-store.js'
+import { type RoundEvaluation, type RoundMeta, type RoundResult, type RoundStore } from './round-store.js'
 import { selectParticipants } from './select-participants.js'
 
 export interface RoundRunnerParameters {
@@ -77,6 +77,8 @@ export class RoundRunner {
   readonly #log: Logger
 
   constructor(parameters: RoundRunnerParameters) {
+    const margin = parameters.evaluationMargin
+    if (margin !== undefined && !(Number.isFinite(margin) && margin >= 0)) throw new RoundConfigError('evaluationMargin', 'must be a finite number >= 0')
     this.#p = parameters
     this.#log = (parameters.logger ?? pino({ enabled: false })).child({ component: 'gateway:rounds' })
   }
@@ -212,6 +214,7 @@ export class RoundRunner {
     let keptParent = true
     let used: Address[] = []
     let nextState: Hex | undefined
+    let evaluation: RoundEvaluation | undefined
     const contributions: RecordedContribution[] = []
     if (meta.accepted > 0) {
       const aggregated = await strategy.aggregate(base, updates(), previousState.tensors)
@@ -219,7 +222,11 @@ export class RoundRunner {
       keptParent = false
       if (this.#p.evaluate !== undefined) {
         const [parentScore, newScore] = [await this.#p.evaluate(baseBytes), await this.#p.evaluate(bytes)]
-        keptParent = newScore < parentScore - (this.#p.evaluationMargin ?? 0)
+        for (const [which, score] of [['parent', parentScore], ['new', newScore]] as const)
+          if (!Number.isFinite(score)) throw new EvaluationError(`the ${which} model scored ${score}, not a finite number`)
+        const margin = this.#p.evaluationMargin ?? 0
+        keptParent = newScore < parentScore - margin
+        evaluation = { parentScore, newScore, margin }
         this.#log.info({ round: meta.round, parentScore, newScore, keptParent }, 'evaluated')
       }
       if (!keptParent) {
@@ -262,6 +269,7 @@ export class RoundRunner {
       newModel,
       used,
       keptParent,
+      ...(evaluation === undefined ? {} : { evaluation }),
       ...(nextState === undefined ? {} : { stateHash: nextState }),
       recordHash: record.hash,
       contributionsRoot: record.record.contributionsRoot,

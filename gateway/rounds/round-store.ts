@@ -19,8 +19,10 @@ export interface RoundResult {
   newModel: Hex
   /** Devices whose updates went into the new model, ascending. */
   used: Address[]
-  /** True when evaluation kept the parent model. */
+  /** True when evaluation kept the parent model: `newModel` is then the round's base model. */
   keptParent: boolean
+  /** The validation scores behind `keptParent`, when the runner has an `evaluate` hook. */
+  evaluation?: RoundEvaluation
   /** Hash of the server optimiser state carried to the next round, if any. */
   stateHash?: Hex
   /** sha256 of the canonical round record, kept in the model store. */
@@ -28,6 +30,14 @@ export interface RoundResult {
   contributionsRoot: Hex
   /** Decimal uint256. */
   rewardTotal: string
+}
+
+export interface RoundEvaluation {
+  /** The parent (base) model's score and the aggregate's, higher is better. */
+  parentScore: number
+  newScore: number
+  /** The margin in force: the parent is kept when newScore < parentScore − margin. */
+  margin: number
 }
 
 export interface RoundMeta {

@@ -1,28 +1,10 @@
-// Defaults and caps of the settlement client.
+// Defaults and caps of the settlement client. The chain client's own (confirmations, polling,
+// registration batches, the embedded EVM) live in hardware/chain/constants.ts and are re-exported.
+export * from '../../hardware/chain/constants.js'
 
-/** Blocks a settlement waits for on top of the block that holds it, by default. */
-export const DEFAULT_CONFIRMATIONS = 1
-/** How often the client polls the node for receipts and blocks. */
-export const POLL_INTERVAL_MS = 250
-/** One JSON-RPC request's time-out. */
-export const RPC_TIMEOUT_MS = 10_000
 /** How long a settlement keeps trying, through RPC outages and while its transaction waits to be
  * mined, before it gives up with a typed error (run again, it picks up its journalled transaction). */
 export const SETTLEMENT_TIMEOUT_MS = 120_000
-/** How long an owner operation (deploy, register, revoke) waits for its confirmations. */
-export const CONFIRMATION_TIMEOUT_MS = 300_000
 /** Backoff between retries while the node is unreachable. */
 export const RETRY_MIN_MS = 200
 export const RETRY_MAX_MS = 5_000
-/** Devices per registration transaction; FleetRegistry.MAX_BATCH is the contract's own cap. */
-export const DEFAULT_REGISTER_BATCH = 100
-export const MAX_REGISTER_BATCH = 1000
-/** Seconds after settlement from which the owner may sweep a round's unclaimed rewards (90 days). */
-export const DEFAULT_CLAIM_EXPIRY_SECONDS = 90n * 24n * 3600n
-/** The embedded chain: Hardhat's local chain id, a generous block gas limit, funds per account. */
-export const EMBEDDED_CHAIN_ID = 31337
-export const EMBEDDED_BLOCK_GAS_LIMIT = 60_000_000n
-export const EMBEDDED_ACCOUNT_BALANCE = 10n ** 24n
-/** Name and symbol of a fleet's reward token. */
-export const REWARD_TOKEN_NAME = 'Counterweight Reward'
-export const REWARD_TOKEN_SYMBOL = 'CWR'

@@ -15,8 +15,11 @@ export const DEFAULT_WINDOW_QUEUE_CAPACITY = 64
 /** Largest buffer an iterator may ask for: 1 Mi readings. */
 export const MAX_QUEUE_CAPACITY = 1 << 20
 
-/** Channels one sensor may have (Float32Array values per reading). */
-export const MAX_CHANNELS = 64
+/**
+ * Channels one sensor may have (Float32Array values per reading): enough for a replayed 16×16
+ * image and its label; an 8×8 digit with its label (65) must fit.
+ */
+export const MAX_CHANNELS = 512
 /** Names of sensors, channels and units. */
 export const MAX_NAME_LENGTH = 64
 /** Highest nominal rate a config may state: 1 MHz. */

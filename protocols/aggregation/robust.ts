@@ -18,60 +18,151 @@ async function hold(base: Weights, updates: AsyncIterable<ClientUpdate> | Iterab
   return held
 }
 
-/** Applies `reduce` to each coordinate's sorted values across updates. */
-function coordinateWise(base: Weights, held: readonly ClientUpdate[], reduce: (sorted: Float64Array) => number): Float64Array[] {
-  const column = new Float64Array(held.length)
+/**
+ * Applies `reduce` to each coordinate's values across updates, sorted ascending, with the weight
+ * of each value (all 1 unless `weighted`, then the update's sample count). Ties in value keep
+ * device order, so the sorted sequence, and every sum over it, is the same on every run.
+ */
+function coordinateWise(
+  base: Weights,
+  held: readonly ClientUpdate[],
+  weighted: boolean,
+  reduce: (sorted: Float64Array, weights: Float64Array) => number,
+): Float64Array[] {
+  const n = held.length
+  const column = new Float64Array(n)
+  const sorted = new Float64Array(n)
+  const weights = new Float64Array(n).fill(1)
+  const sampleWeights = Float64Array.from(held, (u) => u.sampleCount)
+  const order = new Uint32Array(n)
+  const byValue = (a: number, b: number) => (column[a] as number) - (column[b] as number) || a - b
   return base.map((t, i) => {
+    const tensors = held.map((u) => (u.delta[i] as { data: Float32Array }).data)
     const out = new Float64Array(t.data.length)
     for (let j = 0; j < out.length; j++) {
-      held.forEach((u, k) => {
-        column[k] = (u.delta[i]?.data[j] ?? 0) as number
-      })
-      column.sort()
-      out[j] = reduce(column)
+      for (let k = 0; k < n; k++) column[k] = (tensors[k] as Float32Array)[j] as number
+      if (weighted) {
+        for (let k = 0; k < n; k++) order[k] = k
+        order.sort(byValue)
+        for (let k = 0; k < n; k++) {
+          const at = order[k] as number
+          sorted[k] = column[at] as number
+          weights[k] = sampleWeights[at] as number
+        }
+        out[j] = reduce(sorted, weights)
+      } else {
+        column.sort()
+        out[j] = reduce(column, weights)
+      }
     }
     return out
   })
 }
 
+/** Median of sorted values: the middle one, or the mean of the middle two. */
+function median(sorted: Float64Array): number {
+  const n = sorted.length
+  return n % 2 === 1 ? (sorted[(n - 1) / 2] as number) : ((sorted[n / 2 - 1] as number) + (sorted[n / 2] as number)) / 2
+}
+
+/**
+ * Weighted median of sorted values: the first value at which the cumulative weight reaches half
+ * the total, or the mean of it and the next where it lands exactly on half (with equal weights,
+ * the ordinary median). Sample counts are integers, so the comparison is exact.
+ */
+function weightedMedian(sorted: Float64Array, weights: Float64Array): number {
+  let total = 0
+  for (const w of weights) total += w
+  let cumulative = 0
+  for (let k = 0; k < sorted.length; k++) {
+    cumulative += weights[k] as number
+    if (2 * cumulative === total) return ((sorted[k] as number) + (sorted[k + 1] as number)) / 2
+    if (2 * cumulative > total) return sorted[k] as number
+  }
+  return sorted[sorted.length - 1] as number
+}
+
+/**
+ * Weighted trimmed mean of sorted values: `trim` of the total weight is cut from each end, a
+ * value straddling a cut counts with the part of its weight inside, and the rest is averaged.
+ */
+function weightedTrimmedMean(sorted: Float64Array, weights: Float64Array, trim: number): number {
+  let total = 0
+  for (const w of weights) total += w
+  const lo = trim * total
+  const hi = total - lo
+  let below = 0
+  let sum = 0
+  for (let k = 0; k < sorted.length; k++) {
+    const above = below + (weights[k] as number)
+    const inside = Math.min(above, hi) - Math.max(below, lo)
+    if (inside > 0) sum += inside * (sorted[k] as number)
+    below = above
+  }
+  return sum / (hi - lo)
+}
+
+export interface RobustWeightingOptions {
+  /**
+   * Weigh each update by its sample count, as FedAvg does, instead of counting every device once
+   * (the default, Yin et al.'s definition). The weighted rules estimate the same sample-weighted
+   * objective as FedAvg and hold on non-IID fleets whose devices hold very different amounts of
+   * data; they tolerate attackers up to a share of the total *sample count*, which devices
+   * attest themselves, within the verifier's sample-count range (docs/scoring.md, "Robust strategies").
+   */
+  weighted?: boolean
+}
+
+const weightingParams = (weighted: boolean): Record<string, number> => (weighted ? { weighted: 1 } : {})
+
 export class CoordinateMedian implements Strategy {
   readonly name = 'median'
+  readonly weighted: boolean
+  constructor(options: RobustWeightingOptions = {}) {
+    this.weighted = options.weighted ?? false
+  }
   configure(): RoundConfig {
-    return { strategy: this.name, params: {} }
+    return { strategy: this.name, params: weightingParams(this.weighted) }
   }
   async aggregate(base: Weights, updates: AsyncIterable<ClientUpdate> | Iterable<ClientUpdate>): Promise<AggregateResult> {
     const held = await hold(base, updates)
-    const n = held.length
-    const median = (s: Float64Array) => (n % 2 === 1 ? (s[(n - 1) / 2] as number) : ((s[n / 2 - 1] as number) + (s[n / 2] as number)) / 2)
-    return { weights: applyDelta(base, coordinateWise(base, held, median)), state: [], used: held.map((u) => u.device) }
+    const reduce = this.weighted ? weightedMedian : median
+    return { weights: applyDelta(base, coordinateWise(base, held, this.weighted, reduce)), state: [], used: held.map((u) => u.device) }
   }
 }
 
-export interface TrimmedMeanOptions {
-  /** Fraction of the values dropped from each end of every coordinate, in [0, 0.5). */
+export interface TrimmedMeanOptions extends RobustWeightingOptions {
+  /** Fraction of the values (of the weight, when weighted) dropped from each end of every coordinate, in [0, 0.5). */
   trim?: number
 }
 
 export class TrimmedMean implements Strategy {
   readonly name = 'trimmed-mean'
   readonly trim: number
+  readonly weighted: boolean
   constructor(options: TrimmedMeanOptions = {}) {
     const { trim = DEFAULT_TRIM } = options
     if (!(trim >= 0 && trim < 0.5)) throw new InvalidArgumentError('trim', 'must be in [0, 0.5)')
     this.trim = trim
+    this.weighted = options.weighted ?? false
   }
   configure(): RoundConfig {
-    return { strategy: this.name, params: { trim: this.trim } }
+    return { strategy: this.name, params: { trim: this.trim, ...weightingParams(this.weighted) } }
   }
   async aggregate(base: Weights, updates: AsyncIterable<ClientUpdate> | Iterable<ClientUpdate>): Promise<AggregateResult> {
     const held = await hold(base, updates)
-    const cut = Math.floor(this.trim * held.length)
-    const mean = (s: Float64Array) => {
-      let sum = 0
-      for (let k = cut; k < s.length - cut; k++) sum += s[k] as number
-      return sum / (s.length - 2 * cut)
+    const trim = this.trim
+    let reduce: (sorted: Float64Array, weights: Float64Array) => number
+    if (this.weighted) reduce = (sorted, weights) => weightedTrimmedMean(sorted, weights, trim)
+    else {
+      const cut = Math.floor(trim * held.length)
+      reduce = (sorted) => {
+        let sum = 0
+        for (let k = cut; k < sorted.length - cut; k++) sum += sorted[k] as number
+        return sum / (sorted.length - 2 * cut)
+      }
     }
-    return { weights: applyDelta(base, coordinateWise(base, held, mean)), state: [], used: held.map((u) => u.device) }
+    return { weights: applyDelta(base, coordinateWise(base, held, this.weighted, reduce)), state: [], used: held.map((u) => u.device) }
   }
 }
 

@@ -16,6 +16,12 @@ export function strategyFor(name: string, params: Readonly<Record<string, number
     return withClipping(strategyFor(name.slice(CLIPPED.length), rest), maxNorm)
   }
   const optional = (key: string) => (params[key] === undefined ? {} : { [key]: params[key] })
+  const weighting = () => {
+    const weighted = params.weighted
+    if (weighted === undefined) return {}
+    if (weighted !== 0 && weighted !== 1) throw new InvalidArgumentError('params.weighted', 'must be 0 or 1')
+    return { weighted: weighted === 1 }
+  }
   switch (name) {
     case 'fedavg':
       return new FedAvg()
@@ -28,9 +34,9 @@ export function strategyFor(name: string, params: Readonly<Record<string, number
     case 'fedadagrad':
       return new FedAdagrad({ ...optional('lr'), ...optional('beta1'), ...optional('beta2'), ...optional('tau') })
     case 'median':
-      return new CoordinateMedian()
+      return new CoordinateMedian(weighting())
     case 'trimmed-mean':
-      return new TrimmedMean({ ...optional('trim') })
+      return new TrimmedMean({ ...optional('trim'), ...weighting() })
     case 'krum':
     case 'multi-krum':
       return new Krum({ byzantine: params.byzantine ?? 0, ...optional('select') })

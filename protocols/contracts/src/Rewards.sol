@@ -53,10 +53,46 @@ contract Rewards is ERC20, Ownable {
 
     /// @notice Claims `device`'s rewards for several rounds in one transaction. Anyone may
     /// submit it; the tokens always go to `device`.
+    /// @dev Gas: one call to the ledger for every round's root, and each claimed-bitmap word is
+    /// read and written once however many of its rounds the transaction claims.
     function claim(address device, Claim[] calldata claims) external returns (uint256 total) {
         if (device == address(0)) revert ZeroAddress();
-        uint64[] memory rounds;
-        (total, rounds) = _redeem(device, claims);
+        uint256 n = claims.length;
+        if (n == 0) revert NoClaims();
+        if (n > MAX_CLAIMS) revert TooManyClaims(n, MAX_CLAIMS);
+        uint64[] memory rounds = new uint64[](n);
+        for (uint256 i = 0; i < n; ) {
+            rounds[i] = claims[i].round;
+            unchecked {
+                ++i;
+            }
+        }
+        bytes32[] memory roots = ledger.rootsOf(rounds);
+        mapping(uint256 word => uint256) storage claimed = _claimed[device];
+        // No round reaches this word (rounds are uint64), so the first claim always loads its own.
+        uint256 word = type(uint256).max;
+        uint256 bits;
+        for (uint256 i = 0; i < n; ) {
+            Claim calldata c = claims[i];
+            uint64 round = rounds[i];
+            bytes32 root = roots[i];
+            if (root == bytes32(0)) revert RoundNotSettled(round);
+            if (!MerkleProof.verifyCalldata(c.proof, root, _leaf(round, device, c.attestationHash, c.score))) revert InvalidProof(round, device);
+            uint256 w = round >> 8;
+            if (w != word) {
+                if (word != type(uint256).max) claimed[word] = bits;
+                word = w;
+                bits = claimed[w];
+            }
+            uint256 bit = uint256(1) << (round & 0xff);
+            if (bits & bit != 0) revert AlreadyClaimed(round, device);
+            bits |= bit;
+            total += c.score;
+            unchecked {
+                ++i;
+            }
+        }
+        claimed[word] = bits;
         _mint(device, total);
         emit Claimed(device, rounds, total);
     }
@@ -85,29 +121,26 @@ contract Rewards is ERC20, Ownable {
         return (_claimed[device][round >> 8] >> (round & 0xff)) & 1 == 1;
     }
 
-    function _redeem(address device, Claim[] calldata claims) private returns (uint256 total, uint64[] memory rounds) {
-        uint256 n = claims.length;
-        if (n == 0) revert NoClaims();
-        if (n > MAX_CLAIMS) revert TooManyClaims(n, MAX_CLAIMS);
-        rounds = new uint64[](n);
-        for (uint256 i = 0; i < n; ++i) {
-            Claim calldata c = claims[i];
-            bytes32 root = ledger.rootOf(c.round);
-            if (root == bytes32(0)) revert RoundNotSettled(c.round);
-            _redeemOne(device, c, root);
-            rounds[i] = c.round;
-            total += c.score;
-        }
-    }
-
     function _redeemOne(address device, Claim calldata c, bytes32 root) private {
-        // StandardMerkleTree leaf: keccak256(bytes.concat(keccak256(abi.encode(...)))).
-        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(c.round, device, c.attestationHash, c.score))));
-        if (!MerkleProof.verifyCalldata(c.proof, root, leaf)) revert InvalidProof(c.round, device);
+        if (!MerkleProof.verifyCalldata(c.proof, root, _leaf(c.round, device, c.attestationHash, c.score))) revert InvalidProof(c.round, device);
         uint256 word = c.round >> 8;
         uint256 bit = uint256(1) << (c.round & 0xff);
         uint256 bits = _claimed[device][word];
         if (bits & bit != 0) revert AlreadyClaimed(c.round, device);
         _claimed[device][word] = bits | bit;
+    }
+
+    /// StandardMerkleTree's leaf, keccak256(bytes.concat(keccak256(abi.encode(round, device,
+    /// attestationHash, score)))), hashed in scratch memory rather than an allocated copy.
+    function _leaf(uint64 round, address device, bytes32 attestationHash, uint256 score) private pure returns (bytes32 leaf) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, round)
+            mstore(add(p, 0x20), device)
+            mstore(add(p, 0x40), attestationHash)
+            mstore(add(p, 0x60), score)
+            mstore(0x00, keccak256(p, 0x80))
+            leaf := keccak256(0x00, 0x20)
+        }
     }
 }

@@ -6,8 +6,9 @@ import {FleetRegistry} from "./FleetRegistry.sol";
 /// @title RoundLedger
 /// @notice One settlement per (fleet, round), made by a gateway the fleet's registry authorises.
 /// @dev Settlement writes three new slots whatever the round's size: the contributions root, the
-/// settlement time with the reward total, and the new model's provenance entry. The parent
-/// model and round record hashes are in the RoundSettled event only, which auditors read.
+/// settlement time with the reward total, and the new model's provenance entry (none when the
+/// round kept its already settled parent). The parent model and round record hashes are in the
+/// RoundSettled event only, which auditors read.
 contract RoundLedger {
     struct Settlement {
         bytes32 contributionsRoot;
@@ -46,7 +47,8 @@ contract RoundLedger {
         fleet = registry_.fleet();
     }
 
-    /// @notice Records a round. Reverts when the round was settled before.
+    /// @notice Records a round. Reverts when the round was settled before, or when its new model
+    /// was settled by another round (a round that kept its settled parent re-names it, and may).
     function settle(
         bytes32 fleet_,
         uint64 round,
@@ -65,11 +67,13 @@ contract RoundLedger {
         if (round == type(uint64).max) revert RoundOutOfRange(round);
         Settlement storage s = _settlements[round];
         if (s.settledAt != 0) revert RoundAlreadySettled(round);
-        if (_modelRound[newModel] != 0) revert ModelAlreadySettled(newModel);
+        // A round whose aggregate evaluated worse keeps its parent: newModel == parentModel. When
+        // that parent is settled already, its provenance entry (the round that produced it) stays.
+        if (_modelRound[newModel] == 0) _modelRound[newModel] = round + 1;
+        else if (newModel != parentModel) revert ModelAlreadySettled(newModel);
         s.contributionsRoot = contributionsRoot;
         s.settledAt = uint64(block.timestamp);
         s.rewardTotal = uint192(rewardTotal);
-        _modelRound[newModel] = round + 1;
         emit RoundSettled(fleet_, round, msg.sender, parentModel, newModel, contributionsRoot, rewardTotal, recordHash);
     }
 
@@ -92,5 +96,18 @@ contract RoundLedger {
     /// @notice A settled round's contributions root (zero when not settled).
     function rootOf(uint64 round) external view returns (bytes32) {
         return _settlements[round].contributionsRoot;
+    }
+
+    /// @notice The contributions roots of several rounds (zero for a round not settled): one call
+    /// for a whole multi-round claim.
+    function rootsOf(uint64[] calldata rounds) external view returns (bytes32[] memory roots) {
+        uint256 n = rounds.length;
+        roots = new bytes32[](n);
+        for (uint256 i = 0; i < n; ) {
+            roots[i] = _settlements[rounds[i]].contributionsRoot;
+            unchecked {
+                ++i;
+            }
+        }
     }
 }

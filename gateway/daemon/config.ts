@@ -1,0 +1,169 @@
+// gateway.json: what `cw gateway start` runs. Validated once, here; a ConfigError names the file
+// and the field. Relative paths are resolved against the directory of the file itself, so a
+// configuration means the same whatever directory the daemon is started from. The schema is
+// exported so that the README's configuration reference is generated from it.
+import { dirname, isAbsolute, resolve } from 'node:path'
+import { z } from 'zod'
+import { multiaddrTextSchema, parseConfig, strategyFor } from '../../protocols/index.js'
+import { keyStoreConfigSchema, readJsonConfig, type KeyStoreConfig } from '../../hardware/index.js'
+import { roundConfigSchema, type RoundConfig } from '../rounds/index.js'
+import {
+  DEFAULT_API_HOST,
+  DEFAULT_DATA_DIR,
+  DEFAULT_EVALUATION_MARGIN,
+  DEFAULT_FLEET_FILE,
+  DEFAULT_KEY_LABEL,
+  DEFAULT_LISTEN,
+  DEFAULT_REANNOUNCE_SECONDS,
+  DEFAULT_REWARD_TOTAL,
+  DEFAULT_VERIFICATION,
+  GATEWAY_CONFIG_VERSION,
+  LOOPBACK_HOSTS,
+} from './constants.js'
+
+const MAX_LISTEN = 16
+const MAX_LAYER_WIDTH = 1 << 16
+/** RoundLedger stores the reward total as a uint192. */
+const MAX_REWARD_TOTAL = 2n ** 192n - 1n
+
+const path = (what: string) => z.string().min(1, `expected ${what}`).max(4096)
+
+export const mlpModelSchema = z
+  .strictObject({
+    inputs: z.number().int().min(1).max(MAX_LAYER_WIDTH).describe('features per sample'),
+    hidden: z.array(z.number().int().min(1).max(MAX_LAYER_WIDTH)).max(16).default([32]).describe('widths of the hidden layers'),
+    outputs: z.number().int().min(2).max(MAX_LAYER_WIDTH).describe('classes'),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1).describe('seed of the weight initialisation'),
+  })
+  .describe('the reference MLP (protocols/model), built deterministically from these numbers')
+
+export const initialModelSchema = z
+  .strictObject({
+    mlp: mlpModelSchema.optional(),
+    file: path('the path of an ONNX model').optional().describe('an ONNX model file'),
+  })
+  .superRefine((m, ctx) => {
+    if ((m.mlp === undefined) === (m.file === undefined)) ctx.addIssue({ code: 'custom', message: 'expected exactly one of mlp or file' })
+  })
+  .describe('the model of round 0, settled on chain at first start (genesis)')
+
+export const validationSchema = z
+  .strictObject({
+    csv: path('the path of a CSV file').describe('validation samples, one per row, with a header line; may be gzip-compressed'),
+    labelColumn: z.union([z.string().min(1).max(256), z.number().int().min(0)]).default('label').describe('the label column, by header name or 0-based index; every other column is a feature, in order'),
+    engine: z.enum(['auto', 'onnxruntime-web', 'onnxruntime-node']).default('auto').describe('the inference engine that evaluates models'),
+  })
+  .describe('the gateway validation set: each new model is evaluated on it (accuracy)')
+
+export const scheduleSchema = z
+  .discriminatedUnion('mode', [
+    z.strictObject({ mode: z.literal('manual') }).describe('rounds start on `cw gateway round start` (POST /rounds)'),
+    z
+      .strictObject({
+        mode: z.literal('interval'),
+        intervalSeconds: z.number().int().min(1).max(30 * 24 * 3600).describe('seconds from one round finishing to the next starting'),
+        maxRounds: z.number().int().min(1).optional().describe('no round numbered above this is started; absent: no limit'),
+      })
+      .describe('rounds start on their own'),
+  ])
+  .default({ mode: 'manual' })
+
+export const verificationSchema = z
+  .strictObject({
+    maxNorm: z.number().positive().default(DEFAULT_VERIFICATION.maxNorm).describe('largest L2 norm of an update'),
+    minSamples: z.number().int().min(0).default(DEFAULT_VERIFICATION.minSamples),
+    maxSamples: z.number().int().min(1).default(DEFAULT_VERIFICATION.maxSamples),
+    maxAgeSeconds: z.number().int().min(1).default(DEFAULT_VERIFICATION.maxAgeSeconds).describe('how old an attestation may be'),
+    maxSkewSeconds: z.number().int().min(0).default(DEFAULT_VERIFICATION.maxSkewSeconds).describe('how far ahead of the gateway clock an attestation may be'),
+  })
+  .refine((v) => v.minSamples <= v.maxSamples, { message: 'minSamples must not exceed maxSamples', path: ['minSamples'] })
+  .default({ ...DEFAULT_VERIFICATION })
+  .describe('limits of update verification (gateway/verify)')
+
+export const roundsSchema = z.strictObject({
+  config: roundConfigSchema.describe('per-round settings: selection, durationSeconds, quorum, strategy { name, params }'),
+  rewardTotal: z
+    .string()
+    .regex(/^\d{1,58}$/, 'expected a decimal integer')
+    .refine((v) => BigInt(v) <= MAX_REWARD_TOTAL, 'must fit in a uint192')
+    .default(DEFAULT_REWARD_TOTAL)
+    .describe('reward tokens split among each round’s contributions (decimal string)'),
+  evaluationMargin: z.number().min(0).max(1).default(DEFAULT_EVALUATION_MARGIN).describe('how much lower a new model may score than its parent before the parent is kept'),
+  reannounceSeconds: z.number().int().min(0).max(3600).default(DEFAULT_REANNOUNCE_SECONDS).describe('re-publish a collecting round’s announcement this often, for late joiners (0: never)'),
+  schedule: scheduleSchema,
+  verification: verificationSchema,
+})
+
+export const gatewayConfigSchema = z
+  .strictObject({
+    version: z.literal(GATEWAY_CONFIG_VERSION),
+    fleetFile: path('the path of fleet.json').default(DEFAULT_FLEET_FILE).describe('the fleet file (cw fleet init)'),
+    dataDir: path('a directory').default(DEFAULT_DATA_DIR).describe('state: rounds (level), settlement journal, transport key, published blobs, api.json'),
+    keyStore: keyStoreConfigSchema.describe('where the gateway key lives (file or pkcs11)'),
+    keyLabel: z.string().min(1).max(64).default(DEFAULT_KEY_LABEL).describe('the gateway key’s label in the key store'),
+    listen: z.array(multiaddrTextSchema).min(1).max(MAX_LISTEN).default([...DEFAULT_LISTEN]).describe('libp2p listen multiaddrs'),
+    mdns: z.boolean().default(false).describe('announce the gateway on the LAN by mDNS'),
+    api: z
+      .strictObject({
+        host: z.enum(LOOPBACK_HOSTS).default(DEFAULT_API_HOST).describe('loopback only: the API has no authentication'),
+        port: z.number().int().min(0).max(65_535).default(0).describe('0: a free port (written to api.json)'),
+      })
+      .default({ host: DEFAULT_API_HOST, port: 0 }),
+    model: z.strictObject({ initial: initialModelSchema }),
+    validation: validationSchema.optional(),
+    rounds: roundsSchema,
+    limits: z
+      .strictObject({
+        maxConnections: z.number().int().min(1).max(100_000).optional(),
+        inboundConnectionThreshold: z.number().int().min(1).max(100_000).optional().describe('new connections per second accepted from one host'),
+      })
+      .optional()
+      .describe('mesh connection limits'),
+  })
+  .superRefine((c, ctx) => {
+    const { name, params } = c.rounds.config.strategy
+    try {
+      strategyFor(name, params)
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['rounds', 'config', 'strategy'], message: err instanceof Error ? err.message : String(err) })
+    }
+  })
+
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>
+type Parsed = z.output<typeof gatewayConfigSchema>
+
+/** A validated gateway.json, every path absolute. */
+export type GatewayConfig = Omit<Parsed, 'keyStore' | 'rounds'> & {
+  keyStore: KeyStoreConfig
+  rounds: Omit<Parsed['rounds'], 'config'> & { config: RoundConfig }
+  /** The file it was read from (absolute), for messages. */
+  file: string
+}
+
+function resolveKeyStore(keyStore: KeyStoreConfig, at: (p: string) => string): KeyStoreConfig {
+  const secret = <S extends { env: string } | { file: string }>(s: S): S => ('file' in s ? { ...s, file: at(s.file) } : s)
+  if (keyStore.kind === 'file') return { ...keyStore, directory: at(keyStore.directory), password: secret(keyStore.password) }
+  // A module named without a directory is left to the dynamic loader's search path.
+  return { ...keyStore, module: keyStore.module.includes('/') ? at(keyStore.module) : keyStore.module, pin: secret(keyStore.pin) }
+}
+
+/** Validates a parsed gateway.json; relative paths are taken from `file`'s directory. */
+export function parseGatewayConfig(value: unknown, file = 'gateway.json'): GatewayConfig {
+  const parsed = parseConfig(file, gatewayConfigSchema, value)
+  const base = dirname(resolve(file))
+  const at = (p: string): string => (isAbsolute(p) ? p : resolve(base, p))
+  const initial = parsed.model.initial
+  return {
+    ...parsed,
+    file: resolve(file),
+    fleetFile: at(parsed.fleetFile),
+    dataDir: at(parsed.dataDir),
+    keyStore: resolveKeyStore(parsed.keyStore, at),
+    model: { initial: initial.file === undefined ? initial : { ...initial, file: at(initial.file) } },
+    ...(parsed.validation === undefined ? {} : { validation: { ...parsed.validation, csv: at(parsed.validation.csv) } }),
+  } as GatewayConfig
+}
+
+export async function readGatewayConfig(file: string): Promise<GatewayConfig> {
+  return readJsonConfig(file, parseGatewayConfig)
+}
