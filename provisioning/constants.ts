@@ -38,3 +38,15 @@ export const MAX_JOURNAL_BYTES = 256 * MiB
 
 /** Reads of device status on chain that run at once. */
 export const STATUS_READ_CONCURRENCY = 16
+
+/**
+ * A new certificate is valid from this long before it is issued, so that a gateway whose clock is
+ * a little behind the owner's does not refuse a device enrolled a moment ago.
+ */
+export const CERTIFICATE_BACKDATE_SECONDS = 300
+
+/** Devices per registration or revocation transaction (FleetRegistry.MAX_BATCH is 1000). */
+export const DEFAULT_BATCH_SIZE = 100
+
+/** Name of a fleet created without one. */
+export const DEFAULT_FLEET_NAME = 'fleet'

@@ -1,0 +1,57 @@
+// Key rotation, the owner's side: a rotation request (made on the device by
+// createEnrolmentRequest with `previous`: signed by the new key, endorsed by the old one) is
+// checked like any request, plus the endorsement and the previous device's standing; the owner
+// certifies the new key, registers it, revokes the old device in the same run, and writes the new
+// bundle over the old one (or where asked). Gateways refuse the old key from then on.
+import type { Address } from 'viem'
+import type { EnrolmentRequest } from '../protocols/index.js'
+import { decodeRequest } from './check-request.js'
+import { enrolDevices, type DeviceEnrolment, type EnrolDevicesParameters, type EnrolledDevice } from './enrol-devices.js'
+import { RotationError } from './errors.js'
+import { ProvisioningJournal } from './journal.js'
+
+export interface RotateDeviceKeyParameters extends Omit<EnrolDevicesParameters, 'devices' | 'skipInvalid' | 'bootstrap'> {
+  /** The rotation request: decoded, or its wire form. */
+  request: EnrolmentRequest | Uint8Array | string
+  source?: string
+  /** Where to write the new bundle; where the previous device's bundle is when absent. */
+  bundle?: string
+  sensors?: DeviceEnrolment['sensors']
+  bootstrap?: DeviceEnrolment['bootstrap']
+  agent?: DeviceEnrolment['agent']
+}
+
+export interface RotateDeviceKeyReturnType {
+  device: EnrolledDevice
+  previous: Address
+  /** false when a run before this one completed the rotation: nothing was done. */
+  changed: boolean
+  transactions: `0x${string}`[]
+}
+
+export async function rotateDeviceKey(parameters: RotateDeviceKeyParameters): Promise<RotateDeviceKeyReturnType> {
+  const source = parameters.source ?? 'request'
+  const request = decodeRequest(parameters.request, source)
+  const previous = request.previous
+  if (previous === null) throw new RotationError('(none)', `the request (${source}) names no previous device: enrol it instead`)
+  let bundle = parameters.bundle
+  if (bundle === undefined) {
+    // The previous device's bundle path, from the journal (read under its lock, then released for the run).
+    const journal = await ProvisioningJournal.open(parameters.stateDir)
+    try {
+      const record = journal.get(previous)
+      if (record === undefined) throw new RotationError(previous, `is not a device this state directory enrolled (${source})`)
+      bundle = record.bundle
+    } finally {
+      await journal.close()
+    }
+  }
+  const { request: _request, source: _source, bundle: _bundle, sensors, bootstrap, agent, ...rest } = parameters
+  const result = await enrolDevices({
+    ...rest,
+    devices: [{ request, source, bundle, ...(sensors === undefined ? {} : { sensors }), ...(bootstrap === undefined ? {} : { bootstrap }), ...(agent === undefined ? {} : { agent }) }],
+  })
+  const device = result.enrolled[0] ?? result.skipped[0]
+  if (device === undefined) throw new RotationError(previous, 'was not rotated') // enrolDevices throws its own error first
+  return { device, previous, changed: result.enrolled.length > 0, transactions: result.transactions }
+}
