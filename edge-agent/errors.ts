@@ -57,3 +57,14 @@ export class DatasetCorruptError extends BaseError {
     super(`sample store record ${key}: ${problem}`, { ...options, details: { key, ...options.details } })
   }
 }
+
+// --- agent daemon (edge-agent/daemon) ----------------------------------------------------------
+
+/** `cw agent status` found no status file in the agent's data directory: the agent never started there. */
+export class AgentStatusMissingError extends BaseError {
+  static override readonly code = 'CW_AGENT_NO_STATUS'
+  override name = 'AgentStatusMissingError'
+  constructor(file: string, options: BaseErrorOptions = {}) {
+    super(`no agent status at ${file}: the agent has not run with this configuration`, { ...options, details: { file, ...options.details } })
+  }
+}

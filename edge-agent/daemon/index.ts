@@ -1,0 +1,7 @@
+export * from './constants.js'
+export * from './config.js'
+export * from './agent-bundle.js'
+export * from './agent-state.js'
+export * from './provenance.js'
+export * from './agent-daemon.js'
+export * from './agent-status.js'
