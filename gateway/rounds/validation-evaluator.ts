@@ -101,9 +101,9 @@ export function createValidationEvaluator(parameters: CreateValidationEvaluatorP
         options.signal?.throwIfAborted()
         const n = Math.min(batch, count - start)
         // A fixed batch dimension takes exactly `batch` samples: the last one is padded with zeros.
-        const data = new Float32Array(batch * set.width)
-        data.set(set.features.subarray(start * set.width, (start + n) * set.width))
         const rows = fixedBatch ?? n
+        const data = new Float32Array(rows * set.width)
+        data.set(set.features.subarray(start * set.width, (start + n) * set.width))
         const out = (await engine.run({ [input.name]: { dtype: 'float32', shape: [rows, ...(input.shape.slice(1) as number[])], data } }, options))[output.name]
         if (out === undefined || !(out.data instanceof Float32Array) || out.data.length % rows !== 0)
           throw new EvaluationError(`output ${output.name} is not a float32 tensor of ${rows} rows`, { details: { field: 'output' } })
