@@ -11,6 +11,8 @@ export const EXIT = {
   usage: 2,
   /** A file could not be read or written. */
   io: 3,
+  /** A bulk run finished with some items done and others refused (each reported). */
+  partial: 4,
 } as const
 
 /** JSON with bigints as decimal strings and bytes as 0x-hex. */
