@@ -41,7 +41,7 @@ t.test('results are bit-for-bit reproducible', async (t) => {
   let seed = 7
   const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1
   const updates = Array.from({ length: 50 }, (_, i) => update(i, [rand() * 1e-3, rand() * 1e3], [rand(), rand() * 1e-7, rand(), rand() * 1e5], 1 + (i % 7)))
-  const strategies: Strategy[] = [new FedAvg(), new FedAdam(), new FedYogi(), new FedAdagrad(), new CoordinateMedian(), new TrimmedMean(), new Krum({ byzantine: 5, select: 10 })]
+  const strategies: Strategy[] = [new FedAvg(), new FedAdam(), new FedYogi(), new FedAdagrad(), new CoordinateMedian(), new TrimmedMean(), new CoordinateMedian({ weighted: true }), new TrimmedMean({ trim: 0.15, weighted: true }), new Krum({ byzantine: 5, select: 10 })]
   for (const strategy of strategies) {
     const one = await strategy.aggregate(base, updates)
     const two = await strategy.aggregate(base, stream(updates))
@@ -101,6 +101,66 @@ t.test('robust strategies resist sign-flipped, scaled attackers', async (t) => {
   await t.rejects(new Krum({ byzantine: 2 }).aggregate(base, honest.slice(0, 6)), { code: 'CW_INVALID_ARGUMENT', details: { field: 'updates' } }, 'Krum needs n > 2f + 2')
 })
 
+t.test('weighted median and trimmed mean weigh each value by its sample count', async (t) => {
+  // One coordinate per device; the base is zero, so the new weights are the aggregate itself.
+  const zero = [tensor('x', [0])]
+  const one = (i: number, x: number, sampleCount: number): ClientUpdate => ({ device: device(i), sampleCount, delta: [tensor('x', [x])] })
+  const agg = async (strategy: Strategy, updates: ClientUpdate[]) => (await strategy.aggregate(zero, updates)).weights[0]?.data[0]
+  const median = new CoordinateMedian({ weighted: true })
+  t.same(median.configure(), { strategy: 'median', params: { weighted: 1 } })
+
+  // Values 1, 2, 10 with 1, 1 and 5 samples: the cumulative weight 1, 2, 7 passes half of 7 at 10.
+  const skewed = [one(0, 2, 1), one(1, 10, 5), one(2, 1, 1)]
+  t.equal(await agg(median, skewed), 10, 'the value holding most samples wins')
+  t.equal(await agg(new CoordinateMedian(), skewed), 2, 'one vote per device: the middle value')
+  // Values 1 and 3 with 2 samples each: the cumulative weight lands exactly on half, so the mean of the two.
+  t.equal(await agg(median, [one(0, 3, 2), one(1, 1, 2)]), 2, 'exactly half: the mean of the two values around it')
+  // Values 4, 4, 9 with 1, 1, 3 samples: ties in value add their weights (2 of 5 < half), so 9.
+  t.equal(await agg(median, [one(0, 4, 1), one(1, 9, 3), one(2, 4, 1)]), 9, 'equal values add their weights')
+
+  // Values 0, 4, 8 with 1, 2, 1 samples, trim 0.25: a quarter of 4 is cut at each end, leaving the 2 samples of 4.
+  const trimmed = new TrimmedMean({ trim: 0.25, weighted: true })
+  t.same(trimmed.configure(), { strategy: 'trimmed-mean', params: { trim: 0.25, weighted: 1 } })
+  t.equal(await agg(trimmed, [one(0, 0, 1), one(1, 4, 2), one(2, 8, 1)]), 4, 'the cut weight is dropped from each end')
+  // Values 0 and 10 with 3 and 1 samples, trim 0.2: weight 0.8 is cut from each end of 4, leaving
+  // 2.2 samples of 0 and 0.2 of 10, a value straddling a cut counting with the part inside.
+  const near = (actual: number | undefined, expected: number, what: string) => t.ok(Math.abs((actual ?? Number.NaN) - expected) <= 1e-6 * Math.max(1, Math.abs(expected)), `${what}: ${actual} ≈ ${expected} (float32)`)
+  near(await agg(new TrimmedMean({ trim: 0.2, weighted: true }), [one(0, 0, 3), one(1, 10, 1)]), (0.2 * 10) / 2.4, 'a straddling value counts with the part of its weight inside')
+  // Values 1, 3, 1000 with 10, 10, 1 samples, trim 0.2: 4.2 of 21 cut at each end leaves 5.8 samples
+  // of 1 and 6.8 of 3; the outlier is cut entirely (one vote per device, trim 0.2 of 3 cuts nothing).
+  const outlier = [one(0, 1, 10), one(1, 1000, 1), one(2, 3, 10)]
+  near(await agg(new TrimmedMean({ trim: 0.2, weighted: true }), outlier), (1 * 5.8 + 3 * 6.8) / 12.6, 'an outlier with 1 of 21 samples is cut')
+  near(await agg(new TrimmedMean({ trim: 0.2 }), outlier), 1004 / 3, 'one vote per device keeps it')
+})
+
+t.test('with equal sample counts the weighted rules are the unweighted ones', async (t) => {
+  let seed = 11
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1
+  const bits = (ws: readonly NamedTensor<'float32'>[]) => ws.map((w) => Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength).toString('hex')).join()
+  for (const n of [9, 10]) {
+    for (const samples of [1, 7]) {
+      const updates = Array.from({ length: n }, (_, i) => update(i, [rand(), rand() * 100], [rand(), rand() * 1e-4, rand(), -rand()], samples))
+      const pairs: [Strategy, Strategy][] = [
+        [new CoordinateMedian({ weighted: true }), new CoordinateMedian()],
+        // trim × n is a whole number of devices here (0.2 × 10, 0 × 9), as it must be for the two to agree.
+        [new TrimmedMean({ trim: n === 10 ? 0.2 : 0, weighted: true }), new TrimmedMean({ trim: n === 10 ? 0.2 : 0 })],
+      ]
+      for (const [weighted, plain] of pairs) {
+        const a = (await weighted.aggregate(base, updates)).weights
+        const b = (await plain.aggregate(base, updates)).weights
+        if (weighted instanceof CoordinateMedian || samples === 1) t.equal(bits(a), bits(b), `${weighted.name}, n = ${n}, ${samples} samples each: same bits`)
+        else a.forEach((w, i) => w.data.forEach((v, j) => t.ok(Math.abs(v - (b[i]?.data[j] as number)) <= 1e-6 * Math.max(1, Math.abs(v)), `${weighted.name}, n = ${n}, ${samples} samples each: ${w.name}[${j}] agrees`)))
+      }
+    }
+  }
+  // Determinism: the same held updates give the same bits whatever the sample counts tie-break.
+  const ties = Array.from({ length: 6 }, (_, i) => update(i, [i % 2, 1], [0, 0, 0, 0], 1 + (i % 3)))
+  for (const strategy of [new CoordinateMedian({ weighted: true }), new TrimmedMean({ trim: 0.25, weighted: true })]) {
+    const once = bits((await strategy.aggregate(base, ties)).weights)
+    t.equal(bits((await strategy.aggregate(base, stream(ties))).weights), once, `${strategy.name}: equal values in device order, same bits again`)
+  }
+})
+
 t.test('clipping wraps any strategy', async (t) => {
   const big = update(0, [30, 40], [0, 0, 0, 0])
   const clipped = withClipping(new FedAvg(), 5)
@@ -129,11 +189,13 @@ t.test('bad updates are refused with the field named', async (t) => {
 
 t.test('strategyFor rebuilds every strategy from what it announces', async (t) => {
   const { strategyFor } = await import('../../protocols/index.js')
-  const all: Strategy[] = [new FedAvg(), new FedProx({ mu: 0.1 }), new FedAdam({ lr: 0.2 }), new FedYogi(), new FedAdagrad({ tau: 0.01 }), new CoordinateMedian(), new TrimmedMean({ trim: 0.3 }), new Krum({ byzantine: 1 }), new Krum({ byzantine: 1, select: 3 }), withClipping(new FedAdam(), 2)]
+  const all: Strategy[] = [new FedAvg(), new FedProx({ mu: 0.1 }), new FedAdam({ lr: 0.2 }), new FedYogi(), new FedAdagrad({ tau: 0.01 }), new CoordinateMedian(), new CoordinateMedian({ weighted: true }), new TrimmedMean({ trim: 0.3 }), new TrimmedMean({ trim: 0.1, weighted: true }), new Krum({ byzantine: 1 }), new Krum({ byzantine: 1, select: 3 }), withClipping(new FedAdam(), 2)]
   for (const strategy of all) {
     const { strategy: name, params } = strategy.configure()
     t.same(strategyFor(name, params).configure(), strategy.configure(), name)
   }
+  t.same(strategyFor('median', { weighted: 0 }).configure(), new CoordinateMedian().configure(), 'weighted: 0 is the unweighted rule')
+  for (const name of ['median', 'trimmed-mean']) t.throws(() => strategyFor(name, { weighted: 2 }), { code: 'CW_INVALID_ARGUMENT', details: { field: 'params.weighted' } }, `${name}: weighted is 0 or 1`)
   t.throws(() => strategyFor('fedsgd'), { code: 'CW_INVALID_ARGUMENT', details: { field: 'strategy' } })
   t.throws(() => strategyFor('clipped-fedavg'), { code: 'CW_INVALID_ARGUMENT', details: { field: 'params.maxNorm' } })
 })
