@@ -97,13 +97,15 @@ export interface RunOptions {
   /** Devices whose updates are sign-flipped and scaled (an attack). */
   attackers?: ReadonlySet<number>
   attackScale?: number
+  /** The sample count attackers claim (default: their shard's true count). */
+  attackerSampleCount?: number
   localEpochs?: number
   lr?: number
 }
 
 /** Runs `rounds` rounds and returns the test accuracy after each. */
 export async function runFleet(fleet: FleetSimulation, options: RunOptions): Promise<number[]> {
-  const { rounds, strategy, attackers = new Set<number>(), attackScale = 10, localEpochs = 1, lr = 0.1 } = options
+  const { rounds, strategy, attackers = new Set<number>(), attackScale = 10, attackerSampleCount, localEpochs = 1, lr = 0.1 } = options
   let model = fleet.baseModel
   let state: NamedTensor<'float32'>[] = []
   const history: number[] = []
@@ -124,7 +126,8 @@ export async function runFleet(fleet: FleetSimulation, options: RunOptions): Pro
         const w = weights.get(b.name)?.data ?? b.data
         return { ...b, data: Float32Array.from(b.data, (v, j) => scale * ((w[j] as number) - v)) }
       })
-      updates.push({ device: fleet.devices[i] as Address, sampleCount: shard.count, delta })
+      const sampleCount = attackers.has(i) ? (attackerSampleCount ?? shard.count) : shard.count
+      updates.push({ device: fleet.devices[i] as Address, sampleCount, delta })
     }
     const aggregated = await strategy.aggregate(base, updates, state)
     state = aggregated.state
