@@ -3,7 +3,8 @@
 // checked like any request, plus the endorsement and the previous device's standing; the owner
 // certifies the new key, registers it, revokes the old device in the same run, and writes the new
 // bundle over the old one (or where asked). Gateways refuse the old key from then on.
-import type { Address } from 'viem'
+import { isAddressEqual, type Address } from 'viem'
+import { readDeviceBundle } from '../hardware/index.js'
 import type { EnrolmentRequest } from '../protocols/index.js'
 import { decodeRequest } from './check-request.js'
 import { enrolDevices, type DeviceEnrolment, type EnrolDevicesParameters, type EnrolledDevice } from './enrol-devices.js'
@@ -35,6 +36,7 @@ export async function rotateDeviceKey(parameters: RotateDeviceKeyParameters): Pr
   const previous = request.previous
   if (previous === null) throw new RotationError('(none)', `the request (${source}) names no previous device: enrol it instead`)
   let bundle = parameters.bundle
+  let { sensors, bootstrap, agent } = parameters
   if (bundle === undefined) {
     // The previous device's bundle path, from the journal (read under its lock, then released for the run).
     const journal = await ProvisioningJournal.open(parameters.stateDir)
@@ -45,8 +47,15 @@ export async function rotateDeviceKey(parameters: RotateDeviceKeyParameters): Pr
     } finally {
       await journal.close()
     }
+    // The previous bundle's sensors, bootstrap and agent settings carry over unless given anew.
+    const old = await readDeviceBundle(bundle).catch(() => undefined)
+    if (old !== undefined && isAddressEqual(old.device, previous)) {
+      sensors ??= old.sensors
+      bootstrap ??= old.bootstrap
+      agent ??= old.agent
+    }
   }
-  const { request: _request, source: _source, bundle: _bundle, sensors, bootstrap, agent, ...rest } = parameters
+  const { request: _request, source: _source, bundle: _bundle, sensors: _sensors, bootstrap: _bootstrap, agent: _agent, ...rest } = parameters
   const result = await enrolDevices({
     ...rest,
     devices: [{ request, source, bundle, ...(sensors === undefined ? {} : { sensors }), ...(bootstrap === undefined ? {} : { bootstrap }), ...(agent === undefined ? {} : { agent }) }],
