@@ -252,9 +252,12 @@ export async function settlementSuite(t: Tap, name: BackendName): Promise<void> 
     t.match(await rejection(settleRound(connection, { gateway, ledger: fleet.ledger, settlement: settlementFor(2n, tree, { fleet: hash('another fleet') }), journal })), {
       code: 'CW_CHAIN_WRONG_FLEET',
     })
-    t.match(await rejection(settleRound(connection, { gateway, ledger: fleet.ledger, settlement: settlementFor(2n, tree, { newModel: s.newModel }), journal })), {
+    // A model that round 1 produced cannot be produced again by a round with another parent.
+    t.match(await rejection(settleRound(connection, { gateway, ledger: fleet.ledger, settlement: settlementFor(2n, tree, { parentModel: hash('another parent'), newModel: s.newModel }), journal })), {
       code: 'CW_CHAIN_MODEL_ALREADY_SETTLED',
+      details: { errorName: 'ModelAlreadySettled', args: [s.newModel] },
     })
+    t.equal((await client.readContract({ address: fleet.ledger, abi: roundLedgerAbi, functionName: 'settlementOf', args: [2n] })).settledAt, 0n, 'round 2 stays unsettled')
     t.match(await rejection(settleRound(connection, { gateway, ledger: fleet.ledger, settlement: { ...s, round: 2n ** 64n - 1n }, journal })), {
       code: 'CW_INVALID_ARGUMENT',
       details: { field: 'settlement.round' },
@@ -263,6 +266,28 @@ export async function settlementSuite(t: Tap, name: BackendName): Promise<void> 
       code: 'CW_INVALID_ARGUMENT',
       details: { field: 'settlement.newModel' },
     })
+  })
+
+  t.test('a round that kept its settled parent settles; provenance still names the round that produced the model', async (t) => {
+    const produced = settlementFor(30n, treeFor(30n, devicesOf(3)))
+    await settleRound(connection, { gateway, ledger: fleet.ledger, settlement: produced, journal: new MemorySettlementJournal() })
+    // Round 31 evaluated worse than its parent and kept it: newModel == parentModel == round 30's model.
+    const kept = settlementFor(31n, treeFor(31n, devicesOf(3)), { parentModel: produced.newModel, newModel: produced.newModel })
+    const settled = await settleRound(connection, { gateway, ledger: fleet.ledger, settlement: kept, journal: new MemorySettlementJournal() })
+    t.equal(settled.status, 'settled', 'the kept-parent round is accepted')
+    const read = await readRoundSettlement(client, { ledger: fleet.ledger, round: 31n, fromBlock: fleet.deployedAt })
+    t.match(read, { settled: true, parentModel: produced.newModel, newModel: produced.newModel, contributionsRoot: kept.contributionsRoot })
+    t.same(await isSettledModel(client, { ledger: fleet.ledger, model: produced.newModel }), { settled: true, round: 30n }, 'provenance keeps the first round')
+    // Keeping a parent that no round settled gives that model its first provenance entry.
+    const fresh = hash('an unsettled parent kept')
+    await settleRound(connection, { gateway, ledger: fleet.ledger, settlement: settlementFor(32n, treeFor(32n, devicesOf(2)), { parentModel: fresh, newModel: fresh }), journal: new MemorySettlementJournal() })
+    t.same(await isSettledModel(client, { ledger: fleet.ledger, model: fresh }), { settled: true, round: 32n })
+    // Re-naming a settled model is only for a round that kept it as its parent.
+    t.match(
+      await rejection(settleRound(connection, { gateway, ledger: fleet.ledger, settlement: settlementFor(33n, treeFor(33n, devicesOf(2)), { parentModel: fresh, newModel: produced.newModel }), journal: new MemorySettlementJournal() })),
+      { code: 'CW_CHAIN_MODEL_ALREADY_SETTLED', details: { args: [produced.newModel] } },
+    )
+    t.same(await isSettledModel(client, { ledger: fleet.ledger, model: produced.newModel }), { settled: true, round: 30n })
   })
 
   t.test('claims: a proof per round, several rounds in one transaction, each leaf once', async (t) => {
