@@ -236,6 +236,18 @@ export class ContractReadError extends BaseError {
   }
 }
 
+/** A round's record and its settlement on chain disagree (another round or fleet, or a contributions root its leaves do not rebuild): no claim or audit can rely on it. `details.field` names what. */
+export class RecordChainMismatchError extends BaseError {
+  static override readonly code = 'CW_RECORD_CHAIN_MISMATCH'
+  override name = 'RecordChainMismatchError'
+  constructor(round: bigint, field: string, onChain: string, recorded: string, options: BaseErrorOptions = {}) {
+    super(`round ${round}: the record's ${field} is ${recorded}, the chain's is ${onChain}`, {
+      ...options,
+      details: { round: round.toString(), field, onChain, recorded, ...options.details },
+    })
+  }
+}
+
 /** A configuration file (fleet.json, device.json, gateway.json, …) that is missing, not JSON, or fails its schema. `details.field` names the field. */
 export class ConfigError extends BaseError {
   static override readonly code = 'CW_CONFIG'

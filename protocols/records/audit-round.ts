@@ -28,6 +28,10 @@ export interface AuditReport {
   recordHash: Hex
   round?: bigint
   items: AuditItem[]
+  /** The record as decoded; absent when it does not decode. */
+  record?: RoundRecord
+  /** What the audit recomputed, when every blob was there: for comparing with the chain. */
+  recomputed?: { newModel: Hex; contributionsRoot: Hex }
 }
 
 /** Fetches a blob by its sha256 (a local directory, the mesh); undefined when it cannot be had. */
@@ -94,7 +98,7 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
     if (check('previous optimiser state', state !== undefined, state === undefined ? 'not found' : 'fetched') && state !== undefined) previous = decodeUpdate(state).tensors
     else allBlobs = false
   }
-  if (!allBlobs || parent === undefined) return { ok: false, recordHash, round: record.round, items }
+  if (!allBlobs || parent === undefined) return { ok: false, recordHash, round: record.round, items, record }
 
   // Recompute the aggregate, the scores, the rewards and the root.
   const model = decodeModel(parent)
@@ -104,7 +108,7 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
     params = JSON.parse(a.params) as Record<string, number>
   } catch {
     check('strategy', false, `params ${JSON.stringify(a.params)} are not JSON`)
-    return { ok: false, recordHash, round: record.round, items }
+    return { ok: false, recordHash, round: record.round, items, record }
   }
   const strategy = strategyFor(a.strategy, params)
   const contributions: RecordedContribution[] = []
@@ -150,7 +154,7 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
     )
   })
   check('contributions root', isHashEqual(rebuilt.contributionsRoot, record.contributionsRoot), `recomputed ${rebuilt.contributionsRoot}`)
-  return { ok: items.every((i) => i.ok), recordHash, round: record.round, items }
+  return { ok: items.every((i) => i.ok), recordHash, round: record.round, items, record, recomputed: { newModel, contributionsRoot: rebuilt.contributionsRoot } }
 }
 
 const isHashEqual = (a: Hex, b: Hex): boolean => a.toLowerCase() === b.toLowerCase()
