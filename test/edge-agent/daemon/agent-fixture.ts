@@ -30,9 +30,9 @@ export interface TestChain {
   close(): Promise<void>
 }
 
-export async function startTestChain(): Promise<TestChain> {
+export async function startTestChain(options: { gateway?: Signer } = {}): Promise<TestChain> {
   const owner = createMemorySigner()
-  const gateway = createMemorySigner()
+  const gateway = options.gateway ?? createMemorySigner()
   const chain = await startEmbeddedChain({ fund: [owner.address, gateway.address] })
   const served = await serveChain({ chain })
   const connection = await connectChain({ config: { rpcUrl: served.url, chainId: chain.chain.id, pollIntervalMs: 20 }, logger })
