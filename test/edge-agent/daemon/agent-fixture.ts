@@ -8,7 +8,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { pino, type Logger } from 'pino'
 import { keccak256, toHex, type Address, type Hex } from 'viem'
 import { buildMlp, createMemorySigner, encodeModel, contentId, hashMessage, signDeviceCertificate, type Signer } from '../../../protocols/index.js'
-import { certificateHex, loadTransportKey, openFileKeyStore, writeDeviceBundle, writeFleetFile, type DeviceBundleInput, type FileKeyStoreConfig } from '../../../hardware/index.js'
+import { certificateHex, loadTransportKey, openFileKeyStore, writeDeviceBundle, type DeviceBundleInput, type FileKeyStoreConfig } from '../../../hardware/index.js'
 import { connectChain, deployFleet, registerDevices, serveChain, signerToAccount, startEmbeddedChain, type ChainConnection, type FleetContracts } from '../../../gateway/settlement/index.js'
 import type { AgentConfigInput } from '../../../edge-agent/daemon/index.js'
 
