@@ -1,0 +1,140 @@
+// The demo fleet's data: the digits set (data/digits.csv.gz, see data/README.md) split into a
+// validation set the gateway holds and one non-IID shard per device, drawn per class from a
+// Dirichlet(α) distribution with a fixed seed (the usual way federated-learning papers make
+// skewed devices). Shards are written as CSV files the `replay` sensor plays back: columns
+// p0..p63 hold raw pixel values 0..16 (the sensor's `gain` scales them to 0..1) and `label`.
+import { readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { gunzipSync } from 'node:zlib'
+
+export const DIGITS_WIDTH = 64
+export const DIGITS_CLASSES = 10
+/** Pixel values run 0..16; features are value / 16. */
+export const DIGITS_PIXEL_MAX = 16
+
+const digitsFile = fileURLToPath(new URL('../../data/digits.csv.gz', import.meta.url))
+
+export interface DigitsRows {
+  /** Raw rows: 64 pixel values then the label. */
+  rows: number[][]
+}
+
+export function loadDigitsRows(): number[][] {
+  const text = gunzipSync(readFileSync(digitsFile)).toString('utf8')
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line, i) => {
+      const row = line.split(',').map(Number)
+      if (row.length !== DIGITS_WIDTH + 1 || row.some((v) => !Number.isFinite(v))) throw new Error(`digits.csv.gz line ${i + 1} is malformed`)
+      return row
+    })
+}
+
+/** mulberry32: a small seeded generator, so that a seed gives the same shards everywhere. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let x = Math.imul(a ^ (a >>> 15), 1 | a)
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Gamma(shape, 1) by Marsaglia and Tsang (2000), with the shape < 1 boost. */
+function gamma(shape: number, rand: () => number): number {
+  if (shape < 1) return gamma(shape + 1, rand) * rand() ** (1 / shape)
+  const d = shape - 1 / 3
+  const c = 1 / Math.sqrt(9 * d)
+  for (;;) {
+    let x: number
+    let v: number
+    do {
+      // Box–Muller normal.
+      x = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand())
+      v = 1 + c * x
+    } while (v <= 0)
+    v = v * v * v
+    const u = rand()
+    if (u < 1 - 0.0331 * x ** 4 || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v
+  }
+}
+
+/** Splits sample indices over `devices` so each class is spread by a Dirichlet(α) draw. */
+export function dirichletSplit(labels: ArrayLike<number>, classes: number, devices: number, alpha: number, seed: number): number[][] {
+  const rand = prng(seed)
+  const shards: number[][] = Array.from({ length: devices }, () => [])
+  for (let c = 0; c < classes; c++) {
+    const members: number[] = []
+    for (let i = 0; i < labels.length; i++) if (labels[i] === c) members.push(i)
+    const weights = Array.from({ length: devices }, () => gamma(alpha, rand))
+    const sum = weights.reduce((a, b) => a + b, 0)
+    let start = 0
+    weights.forEach((w, d) => {
+      const end = d === devices - 1 ? members.length : Math.min(members.length, start + Math.round((w / sum) * members.length))
+      ;(shards[d] as number[]).push(...members.slice(start, end))
+      start = end
+    })
+  }
+  return shards
+}
+
+export interface DigitsSplit {
+  validation: number[][]
+  shards: number[][][]
+}
+
+/**
+ * Shuffles with `seed`, keeps `validationFraction` for the gateway, and splits the rest over
+ * `devices`. Every device gets at least `minPerDevice` samples (topped up round-robin from the
+ * largest shards), so that none sits out every round.
+ */
+export function splitDigits(devices: number, options: { alpha?: number; seed?: number; validationFraction?: number; minPerDevice?: number } = {}): DigitsSplit {
+  const { alpha = 0.5, seed = 7, validationFraction = 0.2, minPerDevice = 40 } = options
+  const rows = loadDigitsRows()
+  const rand = prng(seed)
+  const order = rows.map((_, i) => i)
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1))
+    ;[order[i], order[j]] = [order[j] as number, order[i] as number]
+  }
+  const nValidation = Math.round(rows.length * validationFraction)
+  const validation = order.slice(0, nValidation).map((i) => rows[i] as number[])
+  const training = order.slice(nValidation).map((i) => rows[i] as number[])
+  const shards = dirichletSplit(training.map((r) => r[DIGITS_WIDTH] as number), DIGITS_CLASSES, devices, alpha, seed)
+  for (const shard of shards) {
+    while (shard.length < minPerDevice) {
+      const donor = shards.reduce((a, b) => (b.length > a.length ? b : a))
+      if (donor.length <= minPerDevice) break
+      shard.push(donor.pop() as number)
+    }
+  }
+  return { validation, shards: shards.map((s) => s.map((i) => training[i] as number[])) }
+}
+
+const header = [...Array.from({ length: DIGITS_WIDTH }, (_, k) => `p${k}`), 'label'].join(',')
+
+/** Writes rows as CSV; `scale` divides the pixel columns (1 keeps raw values). */
+export async function writeDigitsCsv(file: string, rows: readonly number[][], scale = 1): Promise<void> {
+  const lines = rows.map((r) => r.map((v, k) => (k < DIGITS_WIDTH ? v / scale : v)).join(','))
+  await writeFile(file, `${header}\n${lines.join('\n')}\n`)
+}
+
+/** The replay sensor that plays one shard: 64 pixel channels scaled to 0..1, and the label. */
+export function digitsReplaySensor(file: string, rate: number): { driver: string; id: string } & Record<string, unknown> {
+  return {
+    driver: 'replay',
+    id: 'digits',
+    file,
+    rate,
+    speed: 1,
+    loop: false,
+    header: true,
+    channels: [
+      ...Array.from({ length: DIGITS_WIDTH }, (_, k) => ({ column: `p${k}`, gain: DIGITS_PIXEL_MAX })),
+      { column: 'label' },
+    ],
+  }
+}
