@@ -161,6 +161,12 @@ async function open(agent: AgentBundle, logger: Logger, closers: (() => Promise<
     inputScaling: config.inputScaling,
     logger,
     onSample: (sample) => onSample(sample),
+    onEnded: (id) => {
+      // Samples of the whole recording are stored before it is marked played.
+      void flushSamples()
+        .then(() => state.update((data) => void (data.endedSensors = [...new Set([...data.endedSensors, id])])))
+        .catch((err: unknown) => log.warn({ sensor: id, err: errorText(err) }, 'sensor end not recorded'))
+    },
   })
 
   // --- identity: the device key (signs), the transport key (libp2p) ------------------------------
@@ -704,7 +710,7 @@ async function open(agent: AgentBundle, logger: Logger, closers: (() => Promise<
   const redialTimer = setInterval(() => void redial(), GATEWAY_REDIAL_MS)
   void redial()
 
-  pipeline.start()
+  pipeline.start({ skip: new Set(state.data.endedSensors) })
 
   runState = idleState()
   const statusInterval = setInterval(() => void writeStatus(), config.statusIntervalMs)

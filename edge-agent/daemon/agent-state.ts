@@ -36,12 +36,14 @@ const stateSchema = z.strictObject({
   sequence: z.number().int().min(0),
   /** Models kept in the cache besides the current one, oldest first. */
   cached: z.array(hash).max(MAX_CACHED_MODELS * 4),
+  /** Finite sensors (a replay without loop) played to their end: not played again after a restart, so no sample is stored twice. */
+  endedSensors: z.array(z.string().min(1).max(128)).max(64).default([]),
 })
 
 export type RoundEntry = z.infer<typeof roundEntrySchema> & { baseModel?: Hex; attestationHash?: Hex }
 export type AgentStateData = Omit<z.infer<typeof stateSchema>, 'model' | 'cached' | 'rounds'> & { model: Hex | null; cached: Hex[]; rounds: RoundEntry[] }
 
-const EMPTY: AgentStateData = { version: 1, model: null, modelRound: null, rounds: [], sequence: 0, cached: [] }
+const EMPTY: AgentStateData = { version: 1, model: null, modelRound: null, rounds: [], sequence: 0, cached: [], endedSensors: [] }
 
 export class AgentState {
   readonly file: string

@@ -31,6 +31,8 @@ export interface SensorPipelineParameters {
   inputScaling: InputScaling
   logger: Logger
   onSample(sample: WindowSample): void
+  /** A finite sensor (a replay without loop) played to its end. */
+  onEnded?(id: string): void
 }
 
 export interface SensorState {
@@ -96,12 +98,23 @@ export class SensorPipeline {
     }
   }
 
-  start(): void {
-    for (const running of this.#running) running.loop = this.#run(running)
+  #skip: ReadonlySet<string> = new Set()
+
+  /** Opens every sensor but those in `skip` (finite ones that already ended in an earlier run). */
+  start(options: { skip?: ReadonlySet<string> } = {}): void {
+    this.#skip = new Set(options.skip ?? [])
+    for (const running of this.#running) {
+      if (this.#skip.has(running.sensor.id)) {
+        running.state.status = 'ended'
+        this.#log.info({ sensor: running.sensor.id }, 'sensor played to its end in an earlier run; not played again')
+        continue
+      }
+      running.loop = this.#run(running)
+    }
   }
 
   states(): SensorState[] {
-    return this.#running.map((r) => ({ ...r.state, status: r.sensor.status, dropped: r.sensor.stats.dropped }))
+    return this.#running.map((r) => ({ ...r.state, status: this.#skip.has(r.sensor.id) ? 'ended' : r.sensor.status, dropped: r.sensor.stats.dropped }))
   }
 
   async stop(): Promise<void> {
@@ -121,6 +134,7 @@ export class SensorPipeline {
         await this.#windows(running, signal)
         if (sensor.status === 'ended') {
           this.#log.info({ sensor: sensor.id, windows: state.windows }, 'sensor ended')
+          this.#p.onEnded?.(sensor.id)
           return
         }
       } catch (err) {
