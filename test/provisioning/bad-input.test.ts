@@ -4,7 +4,7 @@
 import t from 'tap'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createMemorySigner, encodeEnrolmentRequest, decodeEnrolmentRequest } from '../../protocols/index.js'
+import { createMemorySigner, decodeEnrolmentRequest, encodeEnrolmentRequest, type FleetFile } from '../../protocols/index.js'
 import {
   createEnrolmentRequest,
   createFleet,
@@ -46,14 +46,14 @@ const request = (over: { fleet?: string; now?: number } = {}): Promise<CreateEnr
 }
 
 /** Runs `f`, expecting it to throw an error with `code`, and checks that nothing was written. */
-async function refusedCleanly(t: Tap, f: () => Promise<unknown>, expected: Record<string, unknown>, what: string): Promise<void> {
+async function refusedCleanly(t: Checks, f: () => Promise<unknown>, expected: Record<string, unknown>, what: string): Promise<void> {
   const files = await snapshot(dir)
   const nonce = await chain.nonce(ownerAddress)
   t.match(await rejection(f()), expected, what)
   t.same(await snapshot(dir), files, 'no file written or changed')
   t.equal(await chain.nonce(ownerAddress), nonce, 'no transaction sent')
 }
-type Tap = typeof t
+type Checks = Parameters<Parameters<typeof t.test>[0]>[0]
 
 t.test('a tampered request: CW_ENROL_SIGNATURE', async (t) => {
   const made = await request()
@@ -103,7 +103,7 @@ t.test('an expired certificate: CW_CERTIFICATE_EXPIRED', async (t) => {
   t.equal(result.enrolled.length, 1)
   t.ok(await verifyDeviceBundle({ bundle }), 'valid now')
   t.match(await rejection(verifyDeviceBundle({ bundle, now: now + 7200 })), { code: 'CW_CERTIFICATE_EXPIRED', details: { device: made.device } }, 'expired two hours on')
-  const other = JSON.parse(await readFile(otherFleetFile, 'utf8')) as Parameters<typeof verifyDeviceBundle>[0]['fleet']
+  const other = JSON.parse(await readFile(otherFleetFile, 'utf8')) as FleetFile
   t.match(await rejection(verifyDeviceBundle({ bundle, fleet: other })), { code: 'CW_CERTIFICATE_INVALID' }, "checked against another fleet: CW_CERTIFICATE_INVALID")
 })
 

@@ -1,0 +1,137 @@
+// `cw fleet …` and `cw device …` as an operator runs them: real child processes through bin/cw.js
+// against a `hardhat node` on 127.0.0.1, key-store passwords from an environment variable named
+// in the key-store configuration (never in argv, never printed), --json output, progress on
+// stderr, and the documented exit codes: 0 done, 1 refused, 2 usage, 4 a bulk run with refused rows.
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { Command } from 'commander'
+import { registerDevice } from '../../cli/commands/device.js'
+import { registerFleet } from '../../cli/commands/fleet.js'
+import { ENV, fileStore, generateKey, PASSWORD_ENV, PROFILE, startChain, tempDir } from '../provisioning/helpers.js'
+
+// Each command is a child process through the bin; on a busy machine a start takes seconds.
+t.setTimeout(600_000)
+const bin = fileURLToPath(new URL('../../bin/cw.js', import.meta.url))
+const dir = await tempDir(t, 'cli-fleet')
+const chain = await startChain(t, 'node')
+
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+async function cw(...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, ...ENV } })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string }
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+const json = <T>(run: Run): T => JSON.parse(run.stdout) as T
+const all: Run[] = []
+const run = async (...args: string[]): Promise<Run> => {
+  const r = await cw(...args)
+  all.push(r)
+  return r
+}
+
+const ownerConfig = join(dir, 'owner-key.json')
+await writeFile(ownerConfig, JSON.stringify(fileStore('owner-keys')))
+const ownerAddress = await generateKey(fileStore(join(dir, 'owner-keys')), 'owner')
+await chain.fund(ownerAddress)
+await writeFile(join(dir, 'profile.json'), JSON.stringify(PROFILE))
+const gateway = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+const owner = ['--fleet', 'fleet.json', '--owner-key', ownerConfig]
+
+t.test('every command has --help and --json', async (t) => {
+  // In process: the same command definitions the bin registers, without a process start per command.
+  let out = ''
+  const program = new Command('cw').exitOverride().configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) })
+  registerFleet(program)
+  registerDevice(program)
+  for (const command of [['fleet', 'init'], ['fleet', 'show'], ['device', 'request'], ['device', 'enroll'], ['device', 'revoke'], ['device', 'rotate-key'], ['device', 'ls']]) {
+    out = ''
+    const err = await program.parseAsync([...command, '--help'], { from: 'user' }).then(() => undefined, (e: unknown) => e)
+    t.match(err, { exitCode: 0, code: 'commander.helpDisplayed' }, `${command.join(' ')} --help`)
+    t.match(out, /--json/, 'offers --json')
+  }
+  const bin = await cw('device', '--help')
+  t.equal(bin.code, 0, 'cw device --help through the bin')
+  t.match(bin.stdout, /rotate-key/)
+})
+
+t.test('fleet init, then fleet show', async (t) => {
+  const init = await run('fleet', 'init', '--owner-key', ownerConfig, '--rpc-url', chain.rpcUrl ?? '', '--chain-id', '31337', '--name', 'orchard', '--gateway', `${gateway}=/ip4/127.0.0.1/tcp/4001`, '--json')
+  t.equal(init.code, 0, init.stderr)
+  const created = json<{ fleet: { owner: string; gateways: { address: string; multiaddrs: string[] }[] }; authorised: string[] }>(init)
+  t.equal(created.fleet.owner, ownerAddress)
+  t.same(created.authorised, [gateway])
+  t.match(init.stderr, /deploy\s+3\/3/, 'progress on stderr')
+  const show = await run('fleet', 'show', '--json')
+  t.equal(show.code, 0, show.stderr)
+  t.match(json(show), { chain: { owner: ownerAddress, gateways: [{ address: gateway, authorised: true }], devices: { registered: 0, revoked: 0 } } })
+})
+
+const devices: string[] = []
+t.test('device request on the device side, device enroll on the owner side', async (t) => {
+  for (let i = 0; i < 3; i++) {
+    await writeFile(join(dir, `device-${i}-key.json`), JSON.stringify(fileStore(`device-${i}/keys`)))
+    const r = await run('device', 'request', '--key-store', `device-${i}-key.json`, '--transport-dir', `device-${i}/transport`, '--serial', `SN-${i}`, '--hardware', 'profile.json', '--out', `request-${i}.json`, '--json')
+    t.equal(r.code, 0, r.stderr)
+    devices.push(json<{ device: string }>(r).device)
+  }
+  const enroll = await run('device', 'enroll', 'request-0.json', ...owner, '--out', 'device-0/device.json', '--json')
+  t.equal(enroll.code, 0, enroll.stderr)
+  t.match(json(enroll), { enrolled: [{ device: devices[0], serial: 'SN-0' }], transactions: [/^0x/] })
+  t.match(enroll.stderr, /register\s+1\/1/, 'progress on stderr')
+  const bundle = JSON.parse(await readFile(join(dir, 'device-0', 'device.json'), 'utf8')) as { device: string; bootstrap: string[] }
+  t.equal(bundle.device, devices[0])
+  t.same(bundle.bootstrap, ['/ip4/127.0.0.1/tcp/4001'], "the fleet's gateway multiaddrs by default")
+
+  const request = JSON.parse(await readFile(join(dir, 'request-1.json'), 'utf8')) as Record<string, unknown>
+  await writeFile(join(dir, 'tampered.json'), JSON.stringify({ ...request, serial: 'SN-X' }))
+  const tampered = await run('device', 'enroll', 'tampered.json', ...owner)
+  t.equal(tampered.code, 1, 'a tampered request: exit 1')
+  t.match(tampered.stderr, /^error CW_ENROL_SIGNATURE: /m)
+
+  await writeFile(join(dir, 'bulk.csv'), 'request,bundle\nrequest-1.json,bulk/1.json\n"broken,bulk/x.json\nrequest-2.json,bulk/2.json\n')
+  const bulk = await run('device', 'enroll', '--csv', 'bulk.csv', ...owner, '--json')
+  t.equal(bulk.code, 4, 'some rows refused: exit 4')
+  t.match(json(bulk), { rows: 3, enrolled: [{ device: devices[1] }, { device: devices[2] }], rejected: [{ line: 3, code: 'CW_ENROL_CSV_ROW' }] })
+
+  const usage = await run('device', 'enroll', ...owner)
+  t.equal(usage.code, 2, 'neither requests nor --csv: exit 2')
+})
+
+t.test('device revoke, device rotate-key, device ls', async (t) => {
+  const revoke = await run('device', 'revoke', devices[1] ?? '', ...owner, '--json')
+  t.equal(revoke.code, 0, revoke.stderr)
+  t.match(json(revoke), { revoked: [devices[1]] })
+
+  const request = await run('device', 'rotate-key', '--bundle', 'device-0/device.json', '--new-label', 'device-2', '--out', 'rotation.json', '--json')
+  t.equal(request.code, 0, request.stderr)
+  const rotate = await run('device', 'rotate-key', 'rotation.json', ...owner, '--json')
+  t.equal(rotate.code, 0, rotate.stderr)
+  const rotated = json<{ device: { device: string; bundle: string }; previous: string; changed: boolean }>(rotate)
+  t.equal(rotated.previous, devices[0])
+  t.equal(rotated.changed, true)
+  t.equal(rotated.device.bundle, join(dir, 'device-0', 'device.json'), 'the new bundle replaces the old')
+
+  const ls = await run('device', 'ls', '--fleet', 'fleet.json', '--json')
+  t.equal(ls.code, 0, ls.stderr)
+  const statuses = Object.fromEntries(json<{ device: string; status: string }[]>(ls).map((d) => [d.device, d.status]))
+  t.same(statuses, { [devices[0] ?? '']: 'revoked', [devices[1] ?? '']: 'revoked', [devices[2] ?? '']: 'active', [rotated.device.device]: 'active' })
+})
+
+t.test('the key password never appears in any output', async (t) => {
+  const secret = ENV[PASSWORD_ENV]
+  t.ok(all.length >= 10)
+  t.ok(all.every((r) => !r.stdout.includes(secret) && !r.stderr.includes(secret)))
+})
