@@ -2,9 +2,15 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { BaseError, InvalidArgumentError } from '../protocols/index.js'
+import { registerAgent } from './commands/agent.js'
 import { registerAudit } from './commands/audit.js'
 import { registerChain } from './commands/chain.js'
 import { registerDecode, UsageError } from './commands/decode.js'
+import { registerDevice } from './commands/device.js'
+import { registerFleet } from './commands/fleet.js'
+import { registerRewards } from './commands/rewards.js'
+import { registerDemo } from './commands/demo.js'
+import { registerGateway } from './commands/gateway.js'
 import { EXIT, printError } from './output.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -19,6 +25,12 @@ export function buildProgram(): Command {
   registerDecode(program)
   registerAudit(program)
   registerChain(program)
+  registerFleet(program)
+  registerDevice(program)
+  registerRewards(program)
+  registerGateway(program)
+  registerDemo(program)
+  registerAgent(program)
   const override = (command: Command): void => {
     command.exitOverride()
     for (const sub of command.commands) override(sub)

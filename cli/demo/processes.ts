@@ -12,6 +12,8 @@ export interface ManagedProcess {
   readonly child: ChildProcess
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   readonly log: string
+  /** Date.now() when it was spawned. */
+  readonly startedAt: number
 }
 
 export interface RunResult {
@@ -37,6 +39,7 @@ export class ProcessGroup {
   /** Starts a long-running `cw` process whose stdout and stderr go to `log`. */
   start(name: string, args: readonly string[], options: { log: string; env?: NodeJS.ProcessEnv }): ManagedProcess {
     const [command, argv] = ProcessGroup.cw(args)
+    const startedAt = Date.now()
     const out = createWriteStream(options.log, { flags: 'a' })
     this.#logs.push(out)
     const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
@@ -48,7 +51,7 @@ export class ProcessGroup {
         resolve({ code, signal })
       })
     })
-    const managed = { name, child, exited, log: options.log }
+    const managed = { name, child, exited, log: options.log, startedAt }
     this.#running.set(name, managed)
     return managed
   }
@@ -63,7 +66,7 @@ export class ProcessGroup {
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')))
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')))
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
-    this.#running.set(name, { name, child, exited, log: '' })
+    this.#running.set(name, { name, child, exited, log: '', startedAt: Date.now() })
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
     const { code } = await exited
     clearTimeout(timer)

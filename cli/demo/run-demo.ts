@@ -18,7 +18,7 @@ import { serveChain, startEmbeddedChain, signerToAccount, walletFor, connectChai
 import { digitsReplaySensor, splitDigits, writeDigitsCsv, DIGITS_PIXEL_MAX } from './digits-shards.js'
 import type { RoundSummary } from '../../gateway/daemon/index.js'
 import { gatewayStatus, startRound, waitForApi } from './gateway-api.js'
-import { ProcessGroup, type RunResult } from './processes.js'
+import { ProcessGroup, type ManagedProcess, type RunResult } from './processes.js'
 import { enrolDemoDevices, createDemoFleet, type DemoBundle } from './demo-fleet.js'
 
 export interface DemoOptions {
@@ -56,11 +56,21 @@ export interface DemoRoundRow {
   audit: 'pass' | 'FAIL'
 }
 
+export interface DemoTimings {
+  /** Per agent: ms from its process starting to its first status with a model loaded and samples in. */
+  agentReadyMs: number[]
+  /** Per round: ms from the round's start to its end (settled). */
+  roundMs: number[]
+  /** Per agent: peak resident bytes while idle with the model loaded (before the first round), and during rounds (training). Empty where /proc is not readable. */
+  agentRss: { idle: number[]; rounds: number[] }
+}
+
 export interface DemoResult {
   dataDir: string
   fleet: Hex
   chainUrl: string
   genesisAccuracy: number | null
+  timings: DemoTimings
   rounds: DemoRoundRow[]
   devices: DemoDeviceRow[]
   leftover: number[]
@@ -70,6 +80,8 @@ export interface DemoResult {
 /** scrypt cost of the demo's key files: a demo setting, far below the default a real device uses. */
 const DEMO_SCRYPT = { n: 2 ** 14, r: 8, p: 1 }
 const READY_TIMEOUT_MS = 120_000
+/** How often the agents' resident memory is sampled. */
+const RSS_SAMPLE_MS = 200
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { print } = options
@@ -158,8 +170,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await fundDevices(served.url, embedded.chain.id, ownerStore, bundles.map((b) => b.device))
 
     // 7. The agents.
-    for (const [i, b] of bundles.entries()) group.start(`agent-${i + 1}`, ['agent', 'start', '--config', b.file], { log: join(logs, `agent-${i + 1}.log`) })
-    await waitForAgents(bundles, (split.shards.map((s) => s.length)), READY_TIMEOUT_MS, group)
+    const agentProcesses = bundles.map((b, i) => group.start(`agent-${i + 1}`, ['agent', 'start', '--config', b.file], { log: join(logs, `agent-${i + 1}.log`) }))
+    const agentReadyMs = await waitForAgents(bundles, agentProcesses, READY_TIMEOUT_MS)
+    const rss = new RssSampler(agentProcesses.map((a) => a.child.pid ?? 0))
+    cleanup.push(async () => {
+      rss.stop()
+    })
     print(`agents    ${bundles.length} running, samples ${split.shards.map((s) => s.length).join(' ')}`)
 
     // 8. Rounds.
@@ -167,10 +183,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const genesisAccuracy = genesis.genesis.accuracy
     print(`round 0   genesis model settled${genesisAccuracy === null ? '' : `, validation accuracy ${(genesisAccuracy * 100).toFixed(1)}%`}`)
     const finished: RoundSummary[] = []
+    const roundMs: number[] = []
+    rss.phase('rounds')
     for (let k = 0; k < options.rounds; k++) {
       options.signal?.throwIfAborted()
+      const startedAt = Date.now()
       const round = await startRound(gatewayData)
       finished.push(await followRound(gatewayData, round, options, () => gatewayExited))
+      roundMs.push(Date.now() - startedAt)
     }
 
     // 9. Claims, chain, audits.
@@ -220,7 +240,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       devices.every((d) => d.claimOk && d.claimed === d.reward) &&
       stopped.every((s) => !s.killed) &&
       leftover.length === 0
-    return { dataDir, fleet: fleetNow.fleet, chainUrl: served.url, genesisAccuracy, rounds: rows, devices, leftover, ok }
+    const timings: DemoTimings = { agentReadyMs, roundMs, agentRss: rss.stop() }
+    return { dataDir, fleet: fleetNow.fleet, chainUrl: served.url, genesisAccuracy, timings, rounds: rows, devices, leftover, ok }
   } finally {
     await group.stopAll(5_000)
     for (const close of cleanup.reverse()) await close().catch(() => undefined)
@@ -258,6 +279,7 @@ async function fundDevices(rpcUrl: string, chainId: number, ownerStore: FileKeyS
 }
 
 interface AgentStatusFile {
+  pid?: number
   state?: string
   samples?: number
   model?: string | null
@@ -271,17 +293,64 @@ async function readAgentStatus(file: string): Promise<AgentStatusFile | undefine
   }
 }
 
-/** Waits until every agent has written its status and holds its shard's samples. */
-async function waitForAgents(bundles: readonly DemoBundle[], expected: readonly number[], timeoutMs: number, group: ProcessGroup): Promise<void> {
+/**
+ * Waits until every agent process has written a status of its own (its pid) with the genesis model
+ * loaded and samples in its dataset; each agent's time from process start to then.
+ */
+async function waitForAgents(bundles: readonly DemoBundle[], processes: readonly ManagedProcess[], timeoutMs: number): Promise<number[]> {
   const deadline = Date.now() + timeoutMs
-  for (const [i, b] of bundles.entries()) {
-    for (;;) {
-      if (group.get(`agent-${i + 1}`) === undefined) throw new Error(`agent ${i + 1} exited before it was ready (see logs/agent-${i + 1}.log)`)
+  const readyAt: (number | undefined)[] = bundles.map(() => undefined)
+  const exited = processes.map(() => false)
+  processes.forEach((p, i) => void p.exited.then(() => (exited[i] = true)))
+  while (readyAt.some((r) => r === undefined)) {
+    for (const [i, b] of bundles.entries()) {
+      if (readyAt[i] !== undefined) continue
+      if (exited[i] === true) throw new Error(`agent ${i + 1} exited before it was ready (see logs/agent-${i + 1}.log)`)
       const status = await readAgentStatus(b.statusFile)
-      if (status !== undefined && (status.samples ?? 0) >= Math.min(expected[i] ?? 0, 1)) break
-      if (Date.now() > deadline) throw new Error(`agent ${i + 1} was not ready after ${Math.round(timeoutMs / 1000)} s (see logs/agent-${i + 1}.log)`)
-      await sleep(250)
+      if (status?.pid === processes[i]?.child.pid && status?.state === 'running' && (status?.samples ?? 0) > 0) readyAt[i] = Date.now()
     }
+    if (Date.now() > deadline) throw new Error(`agents ${readyAt.flatMap((r, i) => (r === undefined ? [i + 1] : [])).join(', ')} were not ready after ${Math.round(timeoutMs / 1000)} s (see logs/)`)
+    await sleep(100)
+  }
+  return readyAt.map((r, i) => (r as number) - (processes[i] as ManagedProcess).startedAt)
+}
+
+/** Samples the agents' resident memory (VmRSS from /proc) and keeps each one's peak per phase. */
+class RssSampler {
+  readonly #pids: readonly number[]
+  readonly #peaks = { idle: [] as number[], rounds: [] as number[] }
+  #phase: 'idle' | 'rounds' = 'idle'
+  #timer: NodeJS.Timeout | undefined
+  #readable = true
+
+  constructor(pids: readonly number[]) {
+    this.#pids = pids
+    this.#peaks.idle = pids.map(() => 0)
+    this.#peaks.rounds = pids.map(() => 0)
+    this.#timer = setInterval(() => void this.#sample(), RSS_SAMPLE_MS)
+    void this.#sample()
+  }
+
+  phase(phase: 'idle' | 'rounds'): void {
+    this.#phase = phase
+  }
+
+  async #sample(): Promise<void> {
+    const peaks = this.#peaks[this.#phase]
+    for (const [i, pid] of this.#pids.entries()) {
+      const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined)
+      if (text === undefined) continue
+      const kib = /^VmRSS:\s+(\d+) kB$/m.exec(text)?.[1]
+      if (kib === undefined) this.#readable = false
+      else peaks[i] = Math.max(peaks[i] ?? 0, Number(kib) * 1024)
+    }
+  }
+
+  stop(): { idle: number[]; rounds: number[] } {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+    const has = (xs: number[]): number[] => (this.#readable && xs.some((x) => x > 0) ? [...xs] : [])
+    return { idle: has(this.#peaks.idle), rounds: has(this.#peaks.rounds) }
   }
 }
 

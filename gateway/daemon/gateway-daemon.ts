@@ -35,18 +35,17 @@ import { createMeshNode, type MeshLimits, type MeshNode, type UpdateDecision, ty
 import { createEngine, loadTransportKey, openKeyStore, readFleetFile, readJsonConfig, writeJsonConfig, type KeySigner, type KeyStore } from '../../hardware/index.js'
 import { LevelBlobStore } from '../../hardware/storage/index.js'
 import { NoEligibleDevicesError, RoundRunningError, RoundStateError } from '../errors.js'
-import { RoundRunner, RoundStore, type RoundMeta, type RoundState } from '../rounds/index.js'
+import { readValidationCsv, RoundRunner, RoundStore, type RoundMeta, type RoundState } from '../rounds/index.js'
 import { createValidationEvaluator, type ValidationEvaluator } from '../rounds/validation-evaluator.js'
 import { ChainRegistry, connectChain, FileSettlementJournal, settleRound, signerToAccount, type ChainConnection } from '../settlement/index.js'
 import { verifySubmission, type TensorSpec } from '../verify/index.js'
 import type { ApiFile } from './api-client.js'
 import type { GatewayConfig } from './config.js'
-import { API_FILE, DB_DIR, JOURNAL_DIR, PUBLISHED_DIR, ROUND_RETRY_MAX_MS, ROUND_RETRY_MIN_MS, ROUND_TICK_MS } from './constants.js'
+import { API_FILE, DB_DIR, JOURNAL_DIR, PUBLISHED_DIR, ROUND_RETRY_MAX_MS, ROUND_RETRY_MIN_MS, ROUND_TICK_MS, VALIDATION_MAX_BYTES, VALIDATION_MAX_ROWS } from './constants.js'
 import { genesisDocument, settleGenesis } from './genesis.js'
 import { startHttpApi, type HttpApi } from './http-api.js'
 import { GatewayMetrics } from './metrics.js'
 import { Publisher } from './publisher.js'
-import { readValidationCsv } from './validation-csv.js'
 
 export interface RoundSummary {
   round: number
@@ -208,7 +207,7 @@ async function open(
   let evaluator: ValidationEvaluator | undefined
   if (config.validation !== undefined) {
     const { csv, labelColumn, engine } = config.validation
-    const validation = await readValidationCsv({ file: csv, labelColumn })
+    const validation = await readValidationCsv({ file: csv, label: labelColumn, maxBytes: VALIDATION_MAX_BYTES, maxRows: VALIDATION_MAX_ROWS })
     evaluator = createValidationEvaluator({ validation, createEngine: () => createEngine({ engine }) })
     log.info({ file: csv, samples: validation.labels.length, features: validation.width }, 'validation set loaded')
   }
