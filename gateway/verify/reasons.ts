@@ -7,7 +7,7 @@ export const REJECTION_REASONS = [
   'certificate-expired',
   'peer-unbound',
   'device-unregistered',
-  'device-revoked',
+  'revoked',
   'signature-invalid',
   'round-unknown',
   'round-closed',

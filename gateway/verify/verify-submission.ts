@@ -83,7 +83,7 @@ export async function verifySubmission(submission: UpdateSubmission, remotePeer:
   if (c.peerId !== remotePeer) return reject('peer-unbound', `the certificate binds peer ${c.peerId}, the stream came from ${remotePeer}`)
 
   const status = await ctx.registry.status(a.device)
-  if (status === 'revoked') return reject('device-revoked', `${a.device} is revoked`)
+  if (status === 'revoked') return reject('revoked', `${a.device} is revoked`)
   if (status !== 'registered') return reject('device-unregistered', `${a.device} is not registered`)
 
   const attestationHash = hashMessage('UpdateAttestation', ctx.domain, a)

@@ -188,7 +188,7 @@ export async function settlementSuite(t: Tap, name: BackendName): Promise<void> 
     await revokeDevices(connection, { owner, registry: fleet.registry, devices: [device.address] })
     t.equal(await registry.status(device.address), 'revoked')
     const after = await verifySubmission(await submissionFor(domain, ownerSigner, device), PEER_ID, context)
-    t.match(after, { accepted: false, reason: 'device-revoked' }, 'refused once revoked on chain')
+    t.match(after, { accepted: false, reason: 'revoked' }, 'refused once revoked on chain')
     const unregistered = await verifySubmission(await submissionFor(domain, ownerSigner, createMemorySigner()), PEER_ID, context)
     t.match(unregistered, { accepted: false, reason: 'device-unregistered' })
     // The in-memory registry and the chain one agree on the same history.

@@ -1,0 +1,60 @@
+// The `cw` program: its commands, and how an error becomes an exit code. cli/main.ts runs it;
+// scripts/reference.ts reads it to write the CLI reference.
+import { readFileSync } from 'node:fs'
+import { Command, CommanderError } from 'commander'
+import { BaseError, InvalidArgumentError } from '../protocols/index.js'
+import { registerAgent } from './commands/agent.js'
+import { registerAudit } from './commands/audit.js'
+import { registerChain } from './commands/chain.js'
+import { registerDecode, UsageError } from './commands/decode.js'
+import { registerDevice } from './commands/device.js'
+import { registerFleet } from './commands/fleet.js'
+import { registerRewards } from './commands/rewards.js'
+import { registerDemo } from './commands/demo.js'
+import { registerGateway } from './commands/gateway.js'
+import { EXIT, printError } from './output.js'
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+
+export function buildProgram(): Command {
+  const program = new Command('cw')
+    .description('Counterweight: federated learning at the edge, settled on an EVM chain')
+    .version(pkg.version, '-v, --version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    .showHelpAfterError()
+    .exitOverride()
+  registerDecode(program)
+  registerAudit(program)
+  registerChain(program)
+  registerFleet(program)
+  registerDevice(program)
+  registerRewards(program)
+  registerGateway(program)
+  registerDemo(program)
+  registerAgent(program)
+  const override = (command: Command): void => {
+    command.exitOverride()
+    for (const sub of command.commands) override(sub)
+  }
+  override(program)
+  return program
+}
+
+const isSystemError = (err: unknown): boolean =>
+  err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string'
+
+export async function main(argv: readonly string[]): Promise<number> {
+  process.exitCode = undefined
+  try {
+    await buildProgram().parseAsync([...argv], { from: 'user' })
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
+  } catch (err) {
+    // Commander has printed its own message; --help and --version end here with code 0.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage
+    printError(err)
+    if (err instanceof UsageError || err instanceof InvalidArgumentError) return EXIT.usage
+    if (isSystemError(err)) return EXIT.io
+    if (err instanceof BaseError) return EXIT.rejected
+    throw err
+  }
+}

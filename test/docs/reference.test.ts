@@ -1,0 +1,44 @@
+// The configuration and CLI references in docs/ are generated (npm run docs): this fails when a
+// schema or a command changed and the committed pages were not regenerated, and checks that the
+// pages hold what a reader looks for in them.
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { buildProgram } from '../../cli/program.js'
+import { parseGatewayConfig } from '../../gateway/daemon/index.js'
+import { cliReference, configurationReference } from '../../scripts/reference.js'
+
+const doc = (name: string): Promise<string> => readFile(fileURLToPath(new URL(`../../docs/${name}`, import.meta.url)), 'utf8')
+
+t.test('docs/configuration.md is what the schemas generate', async (t) => {
+  const generated = configurationReference()
+  t.equal(await doc('configuration.md'), generated, 'up to date (run `npm run docs`)')
+  for (const field of ['`rounds.config.quorum`', '`rounds.schedule{mode=interval}.intervalSeconds`', '`training.epochs`', '`caps.outboxBytes`', '`keyStore{kind=pkcs11}.pin`', '`contracts.registry`'])
+    t.ok(generated.includes(field), `lists ${field}`)
+  t.match(generated, /`rounds\.evaluationMargin` \| number \| default `0\.02`/, 'with its type and default')
+})
+
+t.test('docs/cli.md is what the program generates', async (t) => {
+  const program = buildProgram()
+  const generated = cliReference(program)
+  t.equal(await doc('cli.md'), generated, 'up to date (run `npm run docs`)')
+  const leaves: string[] = []
+  const walk = (c: typeof program, prefix: string): void => {
+    const subs = c.commands.filter((s) => s.name() !== 'help')
+    if (subs.length === 0 && prefix !== '') leaves.push(prefix)
+    for (const s of subs) walk(s, `${prefix} ${s.name()}`.trim())
+  }
+  walk(program, '')
+  t.ok(leaves.length >= 15, `${leaves.length} commands`)
+  for (const command of leaves) t.ok(generated.includes(`### \`cw ${command}`), `documents cw ${command}`)
+  t.ok(generated.includes('`--config <file>`'), 'with its options')
+})
+
+t.test("the README's gateway.json example is a valid configuration", async (t) => {
+  const readme = await readFile(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8')
+  const example = /a `gateway\.json`\s+such as\s*```json\n([\s\S]*?)```/.exec(readme)?.[1]
+  t.ok(example, 'the example is there')
+  const config = parseGatewayConfig(JSON.parse(example ?? '{}'), '/etc/counterweight/gateway.json')
+  t.equal(config.rounds.config.strategy.name, 'clipped-trimmed-mean')
+  t.equal(config.fleetFile, '/etc/counterweight/fleet.json', 'paths are taken from the file’s directory')
+})
