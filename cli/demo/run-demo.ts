@@ -139,6 +139,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         config: { quorum: options.devices, durationSeconds: options.roundSeconds, selection: { fraction: 1, min: 1, max: options.devices }, strategy: { name: 'fedavg' } },
         rewardTotal: '1000000',
         evaluationMargin: 0.05,
+        reannounceSeconds: 2,
         schedule: { mode: 'manual' },
       },
     })
@@ -232,6 +233,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         process.once('SIGTERM', resolve)
       })
     }
+    const agentRss = rss.stop()
     const stopped = await group.stopAll()
     const leftover = group.pids
     const ok =
@@ -240,7 +242,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       devices.every((d) => d.claimOk && d.claimed === d.reward) &&
       stopped.every((s) => !s.killed) &&
       leftover.length === 0
-    const timings: DemoTimings = { agentReadyMs, roundMs, agentRss: rss.stop() }
+    const timings: DemoTimings = { agentReadyMs, roundMs, agentRss }
     return { dataDir, fleet: fleetNow.fleet, chainUrl: served.url, genesisAccuracy, timings, rounds: rows, devices, leftover, ok }
   } finally {
     await group.stopAll(5_000)
@@ -321,7 +323,6 @@ class RssSampler {
   readonly #peaks = { idle: [] as number[], rounds: [] as number[] }
   #phase: 'idle' | 'rounds' = 'idle'
   #timer: NodeJS.Timeout | undefined
-  #readable = true
 
   constructor(pids: readonly number[]) {
     this.#pids = pids
@@ -341,15 +342,15 @@ class RssSampler {
       const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined)
       if (text === undefined) continue
       const kib = /^VmRSS:\s+(\d+) kB$/m.exec(text)?.[1]
-      if (kib === undefined) this.#readable = false
-      else peaks[i] = Math.max(peaks[i] ?? 0, Number(kib) * 1024)
+      // A process that has exited (a zombie) shows no VmRSS.
+      if (kib !== undefined) peaks[i] = Math.max(peaks[i] ?? 0, Number(kib) * 1024)
     }
   }
 
   stop(): { idle: number[]; rounds: number[] } {
     clearInterval(this.#timer)
     this.#timer = undefined
-    const has = (xs: number[]): number[] => (this.#readable && xs.some((x) => x > 0) ? [...xs] : [])
+    const has = (xs: number[]): number[] => (xs.some((x) => x > 0) ? [...xs] : [])
     return { idle: has(this.#peaks.idle), rounds: has(this.#peaks.rounds) }
   }
 }

@@ -89,7 +89,7 @@ export const roundsSchema = z.strictObject({
     .default(DEFAULT_REWARD_TOTAL)
     .describe('reward tokens split among each round’s contributions (decimal string)'),
   evaluationMargin: z.number().min(0).max(1).default(DEFAULT_EVALUATION_MARGIN).describe('how much lower a new model may score than its parent before the parent is kept'),
-  reannounceSeconds: z.number().int().min(0).max(3600).default(DEFAULT_REANNOUNCE_SECONDS).describe('re-publish a collecting round’s announcement this often, for late joiners (0: never)'),
+  reannounceSeconds: z.number().int().min(0).max(3600).default(DEFAULT_REANNOUNCE_SECONDS).describe('re-publish a collecting round’s announcement, and between rounds the current model’s, this often, for late joiners (0: never)'),
   schedule: scheduleSchema,
   verification: verificationSchema,
 })

@@ -28,14 +28,13 @@ import {
   sortByName,
   strategyFor,
   type FleetFile,
-  type Signed,
 } from '../../protocols/index.js'
 import { listFleetDevices, readRoundSettlement } from '../../protocols/contracts/index.js'
 import { createMeshNode, type MeshLimits, type MeshNode, type UpdateDecision, type VerifiedSubmission } from '../../protocols/mesh/index.js'
 import { createEngine, loadTransportKey, openKeyStore, readFleetFile, readJsonConfig, writeJsonConfig, type KeySigner, type KeyStore } from '../../hardware/index.js'
 import { LevelBlobStore } from '../../hardware/storage/index.js'
 import { NoEligibleDevicesError, RoundRunningError, RoundStateError } from '../errors.js'
-import { readValidationCsv, RoundRunner, RoundStore, type RoundMeta, type RoundState } from '../rounds/index.js'
+import { announcementOf, readValidationCsv, RoundRunner, RoundStore, type RoundMeta, type RoundState } from '../rounds/index.js'
 import { createValidationEvaluator, type ValidationEvaluator } from '../rounds/validation-evaluator.js'
 import { ChainRegistry, connectChain, FileSettlementJournal, settleRound, signerToAccount, type ChainConnection } from '../settlement/index.js'
 import { verifySubmission, type TensorSpec } from '../verify/index.js'
@@ -126,23 +125,6 @@ async function loadInitialModel(config: GatewayConfig): Promise<Uint8Array> {
     throw new ConfigError(config.file, 'model.initial.file', `${file} is not a model: ${errorText(err)}`, { cause: err })
   }
   return bytes
-}
-
-/** Bigint fields of a stored announcement back from their decimal strings. */
-function announcementOf(meta: RoundMeta): Signed<'RoundAnnouncement'> {
-  const m = meta.announcement.message
-  return {
-    message: {
-      fleet: m.fleet as Hex,
-      round: BigInt(m.round as string),
-      gateway: m.gateway as Address,
-      baseModel: m.baseModel as Hex,
-      strategy: m.strategy as string,
-      params: m.params as string,
-      deadline: BigInt(m.deadline as string),
-    },
-    signature: meta.announcement.signature,
-  }
 }
 
 /** Opens everything, settles genesis, starts the mesh node and the API, and resumes the current round. */
@@ -236,8 +218,10 @@ async function open(
 
   const registry = new ChainRegistry({ client, registry: fleet.contracts.registry })
   const gateways = [...new Set([...fleet.gateways.map((g) => g.address), getAddress(signer.address)])]
+  // eslint-disable-next-line prefer-const -- assigned once below; handlers defined before then refer to it
   let mesh: MeshNode | undefined
   const updateStats = { accepted: 0, rejected: {} as Record<string, number> }
+  // eslint-disable-next-line prefer-const -- assigned once below; handlers defined before then refer to it
   let metrics: GatewayMetrics | undefined
   const reject = (reason: string, detail: string, submission: VerifiedSubmission): UpdateDecision => {
     updateStats.rejected[reason] = (updateStats.rejected[reason] ?? 0) + 1
@@ -259,6 +243,7 @@ async function open(
     return tensors
   }
 
+  // eslint-disable-next-line prefer-const -- assigned once below; handlers defined before then refer to it
   let runner: RoundRunner | undefined
   let wake: () => void = () => undefined
 
@@ -316,7 +301,9 @@ async function open(
     for await (const bytes of store.updates(BigInt(meta.round))) await publisher.publish('record', decodeSubmission(bytes).update)
   }
 
+  let lastModelAnnouncedAt = 0
   const announceModel = async (model: Hex): Promise<void> => {
+    lastModelAnnouncedAt = now()
     try {
       const peers = await (mesh as MeshNode).announceModel(model)
       log.info({ model, peers }, 'model availability announced')
@@ -490,6 +477,9 @@ async function open(
     const meta = await store.current()
     const r = runner as RoundRunner
     if (meta === undefined || meta.state === 'done') {
+      // Between rounds the current model is announced again now and then, so that an agent that
+      // joins late loads it (after checking it is settled) without waiting for the next round.
+      if (config.rounds.reannounceSeconds > 0 && now() >= lastModelAnnouncedAt + config.rounds.reannounceSeconds) await announceModel(currentModel)
       if (schedule.mode !== 'interval' || now() < lastFinishedAt + schedule.intervalSeconds) return
       const next = meta === undefined ? 1 : Number(meta.round) + 1
       if (schedule.maxRounds !== undefined && next > schedule.maxRounds) return

@@ -120,25 +120,9 @@ export class RoundRunner {
     return this.#announce(round)
   }
 
-  #announcementOf(meta: RoundMeta): Signed<'RoundAnnouncement'> {
-    const m = meta.announcement.message
-    return {
-      message: {
-        fleet: m.fleet as Hex,
-        round: BigInt(m.round as string),
-        gateway: m.gateway as Address,
-        baseModel: m.baseModel as Hex,
-        strategy: m.strategy as string,
-        params: m.params as string,
-        deadline: BigInt(m.deadline as string),
-      },
-      signature: meta.announcement.signature,
-    }
-  }
-
   async #announce(round: bigint): Promise<RoundMeta> {
     const meta = await this.#require(round, 'open')
-    await this.#p.announce(this.#announcementOf(meta))
+    await this.#p.announce(announcementOf(meta))
     return this.#changed(this.#p.store.transition(round, 'open'))
   }
 
@@ -256,7 +240,7 @@ export class RoundRunner {
     const record = buildRoundRecord({
       domain: this.#p.domain,
       owner: this.#p.owner,
-      announcement: this.#announcementOf(meta),
+      announcement: announcementOf(meta),
       contributions,
       newModel,
       keptParent,
@@ -303,4 +287,19 @@ export class RoundRunner {
   }
 }
 
-
+/** A stored round's announcement as signed: its bigint fields back from their decimal strings. */
+export function announcementOf(meta: RoundMeta): Signed<'RoundAnnouncement'> {
+  const m = meta.announcement.message
+  return {
+    message: {
+      fleet: m.fleet as Hex,
+      round: BigInt(m.round as string),
+      gateway: m.gateway as Address,
+      baseModel: m.baseModel as Hex,
+      strategy: m.strategy as string,
+      params: m.params as string,
+      deadline: BigInt(m.deadline as string),
+    },
+    signature: meta.announcement.signature,
+  }
+}

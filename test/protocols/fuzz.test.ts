@@ -17,20 +17,11 @@ import {
   signMessage,
 } from '../../protocols/index.js'
 import { MESSAGE_ARBITRARIES, exampleMessage } from '../helpers/arbitraries.js'
+// mulberry32, seeded, so that a failure can be replayed from its seed.
+import { prng } from '../../cli/demo/dirichlet-split.js'
 
 const INPUTS_PER_DECODER = 100_000
 const MiB = 1024 * 1024
-
-/** mulberry32: a small seeded PRNG, so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function mutate(seed: Uint8Array, rand: () => number): Uint8Array {
   const int = (n: number) => Math.floor(rand() * n)
