@@ -7,3 +7,8 @@ export const DEFAULT_TAU = 1e-3
 export const DEFAULT_TRIM = 0.1
 /** Most updates a strategy that holds them all (median, trimmed mean, Krum) accepts in one round. */
 export const MAX_HELD_UPDATES = 10_000
+/**
+ * Float32 values the weighted sum copies into the WebAssembly kernel's memory at a time: 16 KiB of
+ * input and 32 KiB of float64 sums stay in a core's first-level cache while they are summed.
+ */
+export const WEIGHTED_SUM_CHUNK = 4096

@@ -3,7 +3,8 @@
 // aggregates the same way; only its round configuration differs (the client's proximal μ).
 import type { Address } from 'viem'
 import { InvalidArgumentError } from '../errors.js'
-import { applyDelta, inOrder, zerosLike } from './tensor-math.js'
+import { applyDelta, inOrder } from './tensor-math.js'
+import { createWeightedSum, type CreateWeightedSumOptions } from './weighted-sum.js'
 import type { AggregateResult, ClientUpdate, RoundConfig, Strategy, Weights } from './types.js'
 
 export interface WeightedMean {
@@ -12,23 +13,33 @@ export interface WeightedMean {
   samples: number
 }
 
-/** The sample-weighted mean delta, summed in float64 in ascending device order. */
-export async function weightedMeanDelta(base: Weights, updates: AsyncIterable<ClientUpdate> | Iterable<ClientUpdate>): Promise<WeightedMean> {
-  const sum = zerosLike(base)
+/**
+ * The sample-weighted mean delta, summed in float64 in ascending device order: per coordinate,
+ * sum = sum + n·x for each update in turn, then sum / total samples. The whole model is one run
+ * of coordinates, summed by the SIMD kernel where there is one (see weighted-sum.ts: identical
+ * bits either way), and each value's finiteness is checked in the pass that sums it.
+ */
+export async function weightedMeanDelta(base: Weights, updates: AsyncIterable<ClientUpdate> | Iterable<ClientUpdate>, options: CreateWeightedSumOptions = {}): Promise<WeightedMean> {
+  const offsets: number[] = []
+  let length = 0
+  for (const t of base) {
+    offsets.push(length)
+    length += t.data.length
+  }
+  const sum = createWeightedSum(length, options)
   const used: Address[] = []
   let samples = 0
-  for await (const update of inOrder(updates, base)) {
-    const n = update.sampleCount
-    for (let i = 0; i < sum.length; i++) {
-      const acc = sum[i] as Float64Array
-      const data = (update.delta[i] as { data: Float32Array }).data
-      for (let j = 0; j < acc.length; j++) acc[j] = (acc[j] as number) + n * (data[j] as number)
-    }
-    samples += n
+  const add = (update: ClientUpdate, tensor: number, data: Float32Array) => sum.add(offsets[tensor] as number, data, update.sampleCount) < 0
+  for await (const update of inOrder(updates, base, add)) {
+    samples += update.sampleCount
     used.push(update.device)
   }
-  for (const acc of sum) for (let j = 0; j < acc.length; j++) acc[j] = (acc[j] as number) / samples
-  return { mean: sum, used, samples }
+  const mean = base.map((t, i) => {
+    const acc = sum.read(offsets[i] as number, t.data.length)
+    for (let j = 0; j < acc.length; j++) acc[j] = (acc[j] as number) / samples
+    return acc
+  })
+  return { mean, used, samples }
 }
 
 export class FedAvg implements Strategy {

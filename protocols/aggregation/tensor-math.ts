@@ -7,8 +7,17 @@ import type { ClientUpdate, Weights } from './types.js'
 
 export const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i])
 
-/** Checks an update against the base (names, shapes, finite values) and its place in the order. */
-export function checkUpdate(base: Weights, update: ClientUpdate, index: number, previous: Address | undefined): void {
+/** Sees one delta tensor after its name and shape are checked; false when it holds a non-finite value. */
+export type TensorVisitor = (update: ClientUpdate, tensor: number, data: Float32Array) => boolean
+
+const allFinite: TensorVisitor = (_update, _tensor, data) => firstNonFinite(data) < 0
+
+/**
+ * Checks an update against the base (names, shapes, finite values) and its place in the order.
+ * `visit` sees each tensor once its shape is checked and decides whether its values are finite,
+ * so that a strategy can check them in the same pass that sums them.
+ */
+export function checkUpdate(base: Weights, update: ClientUpdate, index: number, previous: Address | undefined, visit: TensorVisitor = allFinite): void {
   const field = (f: string) => `updates.${index}.${f}`
   if (!isAddress(update.device, { strict: false })) throw new InvalidArgumentError(field('device'), 'not an address')
   if (previous !== undefined && !(previous.toLowerCase() < update.device.toLowerCase()))
@@ -19,11 +28,9 @@ export function checkUpdate(base: Weights, update: ClientUpdate, index: number, 
     const b = base[i] as NamedTensor<'float32'>
     if (t.name !== b.name || !sameShape(t.shape, b.shape) || !(t.data instanceof Float32Array) || t.data.length !== b.data.length)
       throw new InvalidArgumentError(field(`delta.${i}`), `does not match the model's ${b.name} [${b.shape.join(', ')}]`)
-    if (firstNonFinite(t.data) >= 0) throw new InvalidArgumentError(field(`delta.${i}`), 'holds a non-finite value')
+    if (!visit(update, i, t.data)) throw new InvalidArgumentError(field(`delta.${i}`), 'holds a non-finite value')
   })
 }
-
-export const zerosLike = (base: Weights): Float64Array[] => base.map((t) => new Float64Array(t.data.length))
 
 export const toWeights = (base: Weights, values: readonly ArrayLike<number>[]): NamedTensor<'float32'>[] =>
   base.map((t, i) => ({ name: t.name, dtype: 'float32', shape: [...t.shape], data: Float32Array.from(values[i] as ArrayLike<number>) }))
@@ -56,11 +63,12 @@ export function squaredDistance(a: Weights, b: Weights): number {
   return sum
 }
 
-export async function* inOrder(updates: AsyncIterable<ClientUpdate> | Iterable<ClientUpdate>, base: Weights): AsyncGenerator<ClientUpdate> {
+/** The updates, each checked (see checkUpdate, which passes `visit` on) before it is yielded. */
+export async function* inOrder(updates: AsyncIterable<ClientUpdate> | Iterable<ClientUpdate>, base: Weights, visit?: TensorVisitor): AsyncGenerator<ClientUpdate> {
   let previous: Address | undefined
   let index = 0
   for await (const update of updates) {
-    checkUpdate(base, update, index++, previous)
+    checkUpdate(base, update, index++, previous, visit)
     previous = update.device
     yield update
   }
