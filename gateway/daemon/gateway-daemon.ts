@@ -430,13 +430,15 @@ async function open(
   const guard = <T>(label: string, work: () => Promise<T>): Promise<T> => {
     busy = label
     const running = work()
-    operation = running.then(
-      () => undefined,
-      () => undefined,
-    )
-    void operation.finally(() => {
-      busy = undefined
-    })
+    // `operation` settles only once the daemon is free again.
+    operation = running
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        busy = undefined
+      })
     return running
   }
   const succeeded = (): void => {
@@ -454,6 +456,9 @@ async function open(
 
   const startRound = async (): Promise<RoundMeta> => {
     if (stoppingNow) throw new RoundRunningError(undefined, 'stopping')
+    // A round that is done may still be finishing its last steps (publishing, announcing its
+    // model): a start asked for then waits for them rather than being refused.
+    if (busy !== undefined && (await store.current())?.state === 'done') await operation
     if (busy !== undefined) throw new RoundRunningError(undefined, busy)
     const current = await store.current()
     if (current !== undefined && current.state !== 'done') throw new RoundRunningError(current.round, current.state)

@@ -45,6 +45,7 @@ child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')))
 const timer = setTimeout(() => child.kill('SIGINT'), 280_000)
 const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
 clearTimeout(timer)
+const leftBehind = await processesMentioning(dataDir)
 t.comment(`demo took ${((Date.now() - started) / 1000).toFixed(1)} s`)
 t.comment(stderr.trim().split('\n').slice(-20).join('\n'))
 
@@ -75,4 +76,4 @@ if (result !== undefined) {
   }
   t.same(r.leftover, [], 'the demo reports no process left')
 }
-t.same(await processesMentioning(dataDir), [], 'no process is left behind')
+t.same(leftBehind, [], 'no process is left behind')
