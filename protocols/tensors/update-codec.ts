@@ -5,7 +5,7 @@ import { endianness } from 'node:os'
 import { bytesToHex, type Hex } from 'viem'
 import { MAX_TENSOR_ELEMENTS, MAX_TENSOR_RANK, MAX_TENSORS } from '../constants.js'
 import { DecodeError, InvalidArgumentError, TensorFormatError } from '../errors.js'
-import { checkSize, decodeProtobuf, requireCanonical } from '../wire/codec.js'
+import { checkSize, decodeProtobuf, lengthDelimitedHeader, requireCanonicalParts } from '../wire/codec.js'
 import * as proto from '../wire/proto/messages.js'
 import { FLOAT16_TO_FLOAT32, isNonFiniteFloat16, toFloat16Bits } from './float16.js'
 import { kthLargest } from './select.js'
@@ -46,7 +46,11 @@ export type UpdateTensor = NamedTensor<'float32'>
 
 export interface DecodedUpdate {
   encoding: UpdateEncoding
-  /** Dense float32 tensors, in canonical (name) order. */
+  /**
+   * Dense float32 tensors, in canonical (name) order. Those of a float32 update are views of the
+   * decoded bytes where these are 4-byte aligned (a copy otherwise): leave the bytes unchanged
+   * while the tensors are in use.
+   */
   tensors: UpdateTensor[]
 }
 
@@ -70,10 +74,11 @@ export function quantisationBound(encoding: UpdateEncoding, value: number, maxAb
 const f32Bytes = (values: Float32Array): Uint8Array => new Uint8Array(values.buffer, values.byteOffset, values.byteLength)
 
 /** A Float32Array over `bytes`, copied only when the bytes are not 4-byte aligned. */
-const f32View = (bytes: Uint8Array): Float32Array => {
+const f32View = (bytes: Uint8Array): Float32Array<ArrayBuffer> => {
   // `new Uint8Array(x)` copies even a Buffer, whose `slice` would return a view.
-  const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes)
-  return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4)
+  const aligned = bytes.byteOffset % 4 === 0 && bytes.buffer instanceof ArrayBuffer ? bytes : new Uint8Array(bytes)
+  // Either checked just above or a fresh copy: an ArrayBuffer, not a SharedArrayBuffer.
+  return new Float32Array(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / 4)
 }
 
 function maxAbsOf(data: Float32Array): number {
@@ -185,15 +190,15 @@ function decodeTensor(encoding: UpdateEncoding, wire: proto.UpdateTensor, index:
   }
   if (encoding !== 'int8' && wire.scale !== 0) throw new DecodeError(TYPE, field('scale'), 'only int8 tensors carry a scale')
   if (encoding !== 'topk') expectBytes('indices', wire.indices, 0)
+  if (encoding === 'float32') {
+    expectBytes('data', wire.data, n * 4)
+    // A view where the bytes are 4-byte aligned: no allocation and no copy, one pass to check.
+    const data = f32View(wire.data)
+    finite(data)
+    return { name, dtype: 'float32', shape: [...wire.shape], data }
+  }
   const data = new Float32Array(n)
   switch (encoding) {
-    case 'float32': {
-      expectBytes('data', wire.data, n * 4)
-      const values = f32View(wire.data)
-      finite(values)
-      data.set(values)
-      break
-    }
     case 'float16': {
       expectBytes('data', wire.data, n * 2)
       const aligned = wire.data.byteOffset % 2 === 0 ? wire.data : new Uint8Array(wire.data)
@@ -239,6 +244,31 @@ function decodeTensor(encoding: UpdateEncoding, wire: proto.UpdateTensor, index:
   return { name, dtype: 'float32', shape: [...wire.shape], data }
 }
 
+/** Field numbers of ModelUpdate.tensors and UpdateTensor.data and .indices (proto/messages.proto). */
+const FIELD = { tensors: 2, data: 3, indices: 5 } as const
+const NO_BYTES = new Uint8Array(0)
+
+/**
+ * Refuses update bytes that do not re-encode to themselves. The canonical encoding is assembled
+ * from the re-encoded small fields and the decoded `data` and `indices` views themselves, which
+ * lie in `bytes` and so are checked by their place, not copied and compared (see
+ * requireCanonicalParts). Fields are in field-number order: name, shape, data, scale, indices.
+ */
+function requireCanonical(bytes: Uint8Array, wire: proto.ModelUpdate): void {
+  const field = (number: number, value: Uint8Array) => (value.length > 0 ? [lengthDelimitedHeader(number, value.length), value] : [])
+  const parts: Uint8Array[] = [proto.ModelUpdate.encode({ encoding: wire.encoding, tensors: [] })]
+  for (const t of wire.tensors) {
+    const body = [
+      proto.UpdateTensor.encode({ name: t.name, shape: t.shape, data: NO_BYTES, scale: 0, indices: NO_BYTES }),
+      ...field(FIELD.data, t.data),
+      proto.UpdateTensor.encode({ name: '', shape: [], data: NO_BYTES, scale: t.scale, indices: NO_BYTES }),
+      ...field(FIELD.indices, t.indices),
+    ]
+    parts.push(lengthDelimitedHeader(FIELD.tensors, body.reduce((n, part) => n + part.length, 0)), ...body)
+  }
+  requireCanonicalParts(TYPE, bytes, parts)
+}
+
 /**
  * Decodes update bytes strictly: size cap first, then counts, names, shapes and byte lengths
  * before any tensor is allocated, and NaN/Infinity refused. Every failure is a DecodeError.
@@ -248,7 +278,7 @@ export function decodeUpdate(bytes: Uint8Array): DecodedUpdate {
   const wire = decodeProtobuf(TYPE, bytes, () =>
     proto.ModelUpdate.decode(bytes, { limits: { tensors: MAX_TENSORS, tensors$: { shape: MAX_TENSOR_RANK } } }),
   )
-  requireCanonical(TYPE, bytes, proto.ModelUpdate.encode(wire))
+  requireCanonical(bytes, wire)
   const encoding = FROM_WIRE.get(wire.encoding)
   if (encoding === undefined) throw new DecodeError(TYPE, 'encoding', `unknown encoding ${String(wire.encoding)}`)
   let budget = MAX_TENSOR_ELEMENTS

@@ -60,8 +60,46 @@ export function requireCanonical(type: string, bytes: Uint8Array, reencoded: Uin
   if (sameBytes(bytes, reencoded)) return
   let at = 0
   while (at < bytes.length && bytes[at] === reencoded[at]) at++
-  throw new DecodeError(type, 'bytes', `not the canonical encoding (differs at byte ${at})`, { details: { offset: at } })
+  throw notCanonical(type, at)
 }
+
+/** The key of a length-delimited field (wire type 2) and its length, as protobuf varints. */
+export function lengthDelimitedHeader(field: number, length: number): Uint8Array {
+  const out: number[] = []
+  for (let v of [field * 8 + 2, length]) {
+    while (v >= 0x80) {
+      out.push((v % 0x80) | 0x80)
+      v = Math.floor(v / 0x80)
+    }
+    out.push(v)
+  }
+  return Uint8Array.from(out)
+}
+
+/**
+ * Refuses bytes that are not the concatenation of `parts`: the canonical encoding, assembled from
+ * re-encoded small fields and the decoded large `bytes` fields themselves (with their headers
+ * from lengthDelimitedHeader). A part that is the very view of `bytes` at the place it belongs is
+ * equal without being read, so checking that a message is canonical neither copies nor compares
+ * its large payloads.
+ */
+export function requireCanonicalParts(type: string, bytes: Uint8Array, parts: readonly Uint8Array[]): void {
+  let at = 0
+  for (const part of parts) {
+    const end = at + part.length
+    const inPlace = part.buffer === bytes.buffer && part.byteOffset === bytes.byteOffset + at
+    if (!inPlace && (end > bytes.length || Buffer.compare(bytes.subarray(at, end), part) !== 0)) {
+      let offset = 0
+      while (at + offset < bytes.length && offset < part.length && bytes[at + offset] === part[offset]) offset++
+      throw notCanonical(type, at + offset)
+    }
+    at = end
+  }
+  if (at !== bytes.length) throw notCanonical(type, at)
+}
+
+const notCanonical = (type: string, offset: number) =>
+  new DecodeError(type, 'bytes', `not the canonical encoding (differs at byte ${offset})`, { details: { offset } })
 
 /** A validated signed message as its protons wire object (addresses and hashes as raw bytes). */
 export function toWireSigned<K extends MessageKind>(kind: K, signed: Signed<K>): WireObject {
@@ -136,13 +174,26 @@ export function encodeSubmission(submission: UpdateSubmission): Uint8Array {
   return bytes
 }
 
+/** Field number of UpdateSubmission.update (proto/messages.proto). */
+const SUBMISSION_UPDATE_FIELD = 3
+
+/**
+ * Decodes a submission strictly. Its `update` is a view of `bytes`, not a copy: decodeUpdate
+ * checks it, and copies what it keeps.
+ */
 export function decodeSubmission(bytes: Uint8Array): UpdateSubmission {
   const type = 'UpdateSubmission'
   checkSize(type, bytes)
   const wire = decodeProtobuf(type, bytes, () =>
     proto.UpdateSubmission.decode(bytes, { limits: { certificate: { capabilities: MAX_CAPABILITIES } } }),
   )
-  requireCanonical(type, bytes, proto.UpdateSubmission.encode(wire))
+  // The canonical encoding is the two signed messages, then the update (field 3) when not empty:
+  // the update's bytes are checked by where they lie, not copied and compared.
+  const update = wire.update
+  requireCanonicalParts(type, bytes, [
+    proto.UpdateSubmission.encode({ ...wire, update: new Uint8Array(0) }),
+    ...(update.length > 0 ? [lengthDelimitedHeader(SUBMISSION_UPDATE_FIELD, update.length), update] : []),
+  ])
   if (wire.attestation === undefined) throw new DecodeError(type, 'attestation', 'missing')
   if (wire.certificate === undefined) throw new DecodeError(type, 'certificate', 'missing')
   const nested = <K extends MessageKind>(kind: K, value: WireObject): Signed<K> => {
@@ -152,6 +203,6 @@ export function decodeSubmission(bytes: Uint8Array): UpdateSubmission {
   return {
     attestation: nested('UpdateAttestation', wire.attestation as unknown as WireObject),
     certificate: nested('DeviceCertificate', wire.certificate as unknown as WireObject),
-    update: wire.update,
+    update,
   }
 }
