@@ -5,7 +5,8 @@
 import { mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
-import { BlobHashMismatchError, contentId, type AbstractBlobStore } from '../../protocols/index.js'
+import { BlobHashMismatchError, contentId } from '../../protocols/index.js'
+import type { AbstractBlobStore } from '../../protocols/mesh/index.js'
 import { writeFileAtomic } from '../../hardware/keys/file/atomic-write.js'
 
 export type PublishedKind = 'model' | 'record'
