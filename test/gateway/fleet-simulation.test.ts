@@ -12,7 +12,7 @@ import t from 'tap'
 import { CoordinateMedian, FedAvg, Krum, TrimmedMean, type Strategy } from '../../protocols/index.js'
 import { digitsFleet, runFleet } from '../helpers/fleet-simulation.js'
 
-// Nine simulated fleets of 30 rounds each: about two minutes on an idle two-core machine, more on a
+// Seven simulated fleets of 30 rounds each (nine with CW_FLEET_SIM_ALL=1): about two minutes on an idle two-core machine, more on a
 // busy one, so this file asks the runner for more than its default time-out.
 t.setTimeout(15 * 60_000)
 
@@ -53,9 +53,13 @@ const robust: [string, Strategy, boolean, number?][] = [
   [`Krum (Multi-Krum, f = ${f}, m = ${DEVICES - f})`, new Krum({ byzantine: f, select: DEVICES - f }), true],
   ['coordinate-wise median, one vote per device', new CoordinateMedian(), false],
   ['trimmed mean (20 % each end), one vote per device', new TrimmedMean({ trim: 0.2 }), false],
-  [`coordinate-wise median, sample-weighted, attackers claim ${largest} samples`, new CoordinateMedian({ weighted: true }), false, largest],
-  [`trimmed mean (20 % of the weight each end), sample-weighted, attackers claim ${largest} samples`, new TrimmedMean({ trim: 0.2, weighted: true }), false, largest],
 ]
+// The stronger attack (inflated sample counts) asserts nothing; it is shown with CW_FLEET_SIM_ALL=1.
+if (process.env.CW_FLEET_SIM_ALL === '1')
+  robust.push(
+    [`coordinate-wise median, sample-weighted, attackers claim ${largest} samples`, new CoordinateMedian({ weighted: true }), false, largest],
+    [`trimmed mean (20 % of the weight each end), sample-weighted, attackers claim ${largest} samples`, new TrimmedMean({ trim: 0.2, weighted: true }), false, largest],
+  )
 for (const [name, strategy, bound, claimed] of robust) {
   const history = await runFleet(fleet, { rounds: ROUNDS, strategy, attackers, ...local, ...(claimed === undefined ? {} : { attackerSampleCount: claimed }) })
   const gap = (final(clean) - final(history)) * 100
