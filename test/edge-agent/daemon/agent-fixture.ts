@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { pino, type Logger } from 'pino'
 import { keccak256, toHex, type Address, type Hex } from 'viem'
-import { buildMlp, createMemorySigner, encodeModel, contentId, hashMessage, signDeviceCertificate, type Signer } from '../../../protocols/index.js'
+import { buildMlp, createMemorySigner, encodeModel, contentId, hashMessage, namedTensor, replaceInitializers, signDeviceCertificate, type Signer } from '../../../protocols/index.js'
 import { certificateHex, loadTransportKey, openFileKeyStore, writeDeviceBundle, type DeviceBundleInput, type FileKeyStoreConfig } from '../../../hardware/index.js'
 import { connectChain, deployFleet, registerDevices, serveChain, signerToAccount, startEmbeddedChain, type ChainConnection, type FleetContracts } from '../../../gateway/settlement/index.js'
 import type { AgentConfigInput } from '../../../edge-agent/daemon/index.js'
@@ -71,6 +71,39 @@ export function fleetFileOf(chain: TestChain, gatewayMultiaddrs: string[] = []) 
 export function testModel(seed: number): { bytes: Uint8Array; hash: Hex } {
   const bytes = encodeModel(buildMlp({ inputs: FEATURES, hidden: [8], classes: CLASSES, seed }))
   return { bytes, hash: contentId(bytes) }
+}
+
+export const HIDDEN = 8
+
+/**
+ * The test MLP with hand-set weights, so that its accuracy on clusterCsv's data is known: hidden
+ * unit k (k < CLASSES) sums the features that mark cluster k (feature i marks cluster i % CLASSES),
+ * and `readout[c][k]` is hidden unit k's weight in class c's logit (`bias[c]` is added).
+ */
+export function clusterModel(readout: readonly (readonly number[])[], bias: readonly number[] = []): { bytes: Uint8Array; hash: Hex } {
+  const fc1 = new Float32Array(HIDDEN * FEATURES)
+  for (let i = 0; i < FEATURES; i++) fc1[(i % CLASSES) * FEATURES + i] = 1
+  const fc2 = new Float32Array(CLASSES * HIDDEN)
+  const fc2Bias = new Float32Array(CLASSES)
+  for (let c = 0; c < CLASSES; c++) {
+    for (let k = 0; k < CLASSES; k++) fc2[c * HIDDEN + k] = readout[c]?.[k] ?? 0
+    fc2Bias[c] = bias[c] ?? 0
+  }
+  const model = replaceInitializers(buildMlp({ inputs: FEATURES, hidden: [HIDDEN], classes: CLASSES, seed: 1 }), [
+    namedTensor('fc1.weight', 'float32', [HIDDEN, FEATURES], fc1),
+    namedTensor('fc1.bias', 'float32', [HIDDEN], new Float32Array(HIDDEN)),
+    namedTensor('fc2.weight', 'float32', [CLASSES, HIDDEN], fc2),
+    namedTensor('fc2.bias', 'float32', [CLASSES], fc2Bias),
+  ])
+  const bytes = encodeModel(model)
+  return { bytes, hash: contentId(bytes) }
+}
+
+/** A logger that keeps every line it writes (as parsed JSON), for tests that assert what was logged. */
+export function recordingLogger(level = 'info'): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = []
+  const stream = { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) }
+  return { logger: pino({ level }, stream), lines }
 }
 
 /** Rows of FEATURES features and a label: three separable clusters. */
