@@ -4,6 +4,7 @@
 // CSV and a device.json written with writeDeviceBundle.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { pino, type Logger } from 'pino'
 import { keccak256, toHex, type Address, type Hex } from 'viem'
@@ -11,6 +12,7 @@ import { buildMlp, createMemorySigner, encodeModel, contentId, hashMessage, name
 import { certificateHex, loadTransportKey, openFileKeyStore, writeDeviceBundle, type DeviceBundleInput, type FileKeyStoreConfig } from '../../../hardware/index.js'
 import { connectChain, deployFleet, registerDevices, serveChain, signerToAccount, startEmbeddedChain, type ChainConnection, type FleetContracts } from '../../../gateway/settlement/index.js'
 import type { AgentConfigInput } from '../../../edge-agent/daemon/index.js'
+import { createMeshNode, MemoryBlobStore, type MeshNode, type VerifiedSubmission } from '../../../protocols/mesh/index.js'
 
 export const logger: Logger = pino({ level: process.env.CW_TEST_LOG ?? 'silent' })
 
@@ -219,4 +221,35 @@ export async function until<T>(check: () => T | undefined | false | Promise<T | 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
+}
+
+/**
+ * A gateway's mesh node for the fleet of `chain`, not started: it serves `models` and accepts every
+ * update with a signed receipt, keeping the verified submissions.
+ */
+export async function testGatewayNode(chain: TestChain, models: readonly { hash: Hex; bytes: Uint8Array }[], log: Logger = logger): Promise<{ gateway: MeshNode; submissions: VerifiedSubmission[] }> {
+  const store = new MemoryBlobStore()
+  for (const m of models) await store.put(m.hash, m.bytes)
+  const submissions: VerifiedSubmission[] = []
+  const gateway = await createMeshNode({
+    role: 'gateway',
+    privateKey: await generateKeyPair('Ed25519'),
+    fleet: chain.fleet,
+    domain: { name: 'Counterweight', version: '1', chainId: chain.chainId, verifyingContract: chain.contracts.registry },
+    gateways: [chain.gateway.address],
+    modelStore: store,
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    mdns: false,
+    gateway: {
+      owner: chain.owner.address,
+      signer: chain.gateway,
+      handler: async (submission) => {
+        submissions.push(submission)
+        return { accepted: true, reason: '' }
+      },
+    },
+    limits: { inboundConnectionThreshold: 10_000 },
+    logger: log,
+  })
+  return { gateway, submissions }
 }

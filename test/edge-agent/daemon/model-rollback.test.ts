@@ -8,15 +8,13 @@ import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import t from 'tap'
 import { keccak256, toHex, type Hex } from 'viem'
 import type { Signed } from '../../../protocols/index.js'
-import { createMeshNode, MemoryBlobStore, type MeshNode } from '../../../protocols/mesh/index.js'
 import { settleGenesis } from '../../../gateway/daemon/index.js'
 import { MemorySettlementJournal, settleRound, signerToAccount } from '../../../gateway/settlement/index.js'
 import { readAgentBundle, readAgentStatus, startAgentDaemon, type AgentDaemon, type AgentStatus } from '../../../edge-agent/daemon/index.js'
-import { clusterModel, logger as silent, makeDevice, recordingLogger, startTestChain, until } from './agent-fixture.js'
+import { clusterModel, logger as silent, makeDevice, recordingLogger, startTestChain, testGatewayNode, until } from './agent-fixture.js'
 
 const MARGIN = 0.5
 // Accuracy 1: each class reads the hidden unit of its own cluster.
@@ -60,22 +58,8 @@ const settle = (round: bigint, parentModel: Hex, newModel: Hex) =>
     settlement: { fleet: chain.fleet, round, parentModel, newModel, contributionsRoot: keccak256(toHex(`root ${round}`)), rewardTotal: 10n, recordHash: keccak256(toHex(`record ${round}`)) },
   })
 
-const models = new MemoryBlobStore()
-for (const m of [genesis, scrambled, twoThirds, better]) await models.put(m.hash, m.bytes)
+const { gateway } = await testGatewayNode(chain, [genesis, scrambled, twoThirds, better], silent)
 const events: Signed<'InferenceAttestation'>[] = []
-const gateway: MeshNode = await createMeshNode({
-  role: 'gateway',
-  privateKey: await generateKeyPair('Ed25519'),
-  fleet: chain.fleet,
-  domain: { name: 'Counterweight', version: '1', chainId: chain.chainId, verifyingContract: chain.contracts.registry },
-  gateways: [chain.gateway.address],
-  modelStore: models,
-  listen: ['/ip4/127.0.0.1/tcp/0'],
-  mdns: false,
-  gateway: { owner: chain.owner.address, signer: chain.gateway, handler: async () => ({ accepted: true, reason: '' }) },
-  limits: { inboundConnectionThreshold: 10_000 },
-  logger: silent,
-})
 await gateway.start()
 gateway.addEventListener('event', (evt) => events.push((evt as CustomEvent<{ attestation: Signed<'InferenceAttestation'> }>).detail.attestation))
 

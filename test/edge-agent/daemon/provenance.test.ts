@@ -6,15 +6,14 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import t from 'tap'
 import { keccak256, toHex, type Hex } from 'viem'
 import { signRoundAnnouncement, verifyInferenceAttestation, type Signed } from '../../../protocols/index.js'
-import { createMeshNode, MemoryBlobStore, type MeshNode, type VerifiedSubmission } from '../../../protocols/mesh/index.js'
+import type { VerifiedSubmission } from '../../../protocols/mesh/index.js'
 import { settleGenesis } from '../../../gateway/daemon/index.js'
 import { MemorySettlementJournal, settleRound, signerToAccount } from '../../../gateway/settlement/index.js'
 import { readAgentBundle, readAgentStatus, startAgentDaemon, type AgentDaemon, type AgentStatus } from '../../../edge-agent/daemon/index.js'
-import { logger, makeDevice, startTestChain, testModel, until } from './agent-fixture.js'
+import { logger, makeDevice, startTestChain, testModel, testGatewayNode, until } from './agent-fixture.js'
 
 const dir = await mkdtemp(join(tmpdir(), 'cw-agent-provenance-'))
 const chain = await startTestChain()
@@ -26,30 +25,8 @@ const journal = new MemorySettlementJournal()
 await settleGenesis(chain.connection, { gateway: gatewayAccount, ledger: chain.contracts.ledger, fleet: chain.fleet, model: genesis.hash, journal })
 
 // The gateway's node: it serves all three models, and takes updates (accepting them) with receipts.
-const models = new MemoryBlobStore()
-for (const m of [genesis, rogue, next]) await models.put(m.hash, m.bytes)
-const submissions: VerifiedSubmission[] = []
+const { gateway, submissions } = await testGatewayNode(chain, [genesis, rogue, next])
 const events: Signed<'InferenceAttestation'>[] = []
-const gateway: MeshNode = await createMeshNode({
-  role: 'gateway',
-  privateKey: await generateKeyPair('Ed25519'),
-  fleet: chain.fleet,
-  domain: { name: 'Counterweight', version: '1', chainId: chain.chainId, verifyingContract: chain.contracts.registry },
-  gateways: [chain.gateway.address],
-  modelStore: models,
-  listen: ['/ip4/127.0.0.1/tcp/0'],
-  mdns: false,
-  gateway: {
-    owner: chain.owner.address,
-    signer: chain.gateway,
-    handler: async (submission) => {
-      submissions.push(submission)
-      return { accepted: true, reason: '' }
-    },
-  },
-  limits: { inboundConnectionThreshold: 10_000 },
-  logger,
-})
 await gateway.start()
 gateway.addEventListener('event', (evt) => events.push((evt as CustomEvent<{ attestation: Signed<'InferenceAttestation'> }>).detail.attestation))
 

@@ -7,15 +7,14 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { freemem, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import t from 'tap'
 import { signRoundAnnouncement } from '../../../protocols/index.js'
-import { createMeshNode, MemoryBlobStore, type MeshNode, type VerifiedSubmission } from '../../../protocols/mesh/index.js'
+import type { VerifiedSubmission } from '../../../protocols/mesh/index.js'
 import { settleGenesis } from '../../../gateway/daemon/index.js'
 import { MemorySettlementJournal, signerToAccount } from '../../../gateway/settlement/index.js'
 import { readAgentBundle, readAgentStatus, startAgentDaemon, type AgentDaemon, type AgentStatus } from '../../../edge-agent/daemon/index.js'
 import type { RoundEntry } from '../../../edge-agent/daemon/agent-state.js'
-import { logger as silent, makeDevice, recordingLogger, startTestChain, testModel, until, type TestDevice } from './agent-fixture.js'
+import { logger as silent, makeDevice, recordingLogger, startTestChain, testModel, until, testGatewayNode, type TestDevice } from './agent-fixture.js'
 
 const MIN_SAMPLES = 200
 const UNREACHABLE_MEMORY = Number.MAX_SAFE_INTEGER
@@ -25,29 +24,7 @@ const chain = await startTestChain()
 const genesis = testModel(1)
 await settleGenesis(chain.connection, { gateway: signerToAccount({ signer: chain.gateway }), ledger: chain.contracts.ledger, fleet: chain.fleet, model: genesis.hash, journal: new MemorySettlementJournal() })
 
-const models = new MemoryBlobStore()
-await models.put(genesis.hash, genesis.bytes)
-const submissions: VerifiedSubmission[] = []
-const gateway: MeshNode = await createMeshNode({
-  role: 'gateway',
-  privateKey: await generateKeyPair('Ed25519'),
-  fleet: chain.fleet,
-  domain: { name: 'Counterweight', version: '1', chainId: chain.chainId, verifyingContract: chain.contracts.registry },
-  gateways: [chain.gateway.address],
-  modelStore: models,
-  listen: ['/ip4/127.0.0.1/tcp/0'],
-  mdns: false,
-  gateway: {
-    owner: chain.owner.address,
-    signer: chain.gateway,
-    handler: async (submission) => {
-      submissions.push(submission)
-      return { accepted: true, reason: '' }
-    },
-  },
-  limits: { inboundConnectionThreshold: 10_000 },
-  logger: silent,
-})
+const { gateway, submissions } = await testGatewayNode(chain, [genesis], silent)
 await gateway.start()
 const bootstrap = [String(gateway.multiaddrs[0])]
 
