@@ -1,10 +1,10 @@
 // `cw chain serve`: the embedded EVM as a JSON-RPC endpoint on 127.0.0.1, for trying a fleet on
 // one machine without installing a node. A real deployment points fleet.json at a real node.
 import type { Command } from 'commander'
-import { getAddress, isAddress, type Address } from 'viem'
+import type { Address } from 'viem'
 import { serveChain, startEmbeddedChain } from '../../gateway/settlement/index.js'
+import { address, integer } from '../arguments.js'
 import { toJson } from '../output.js'
-import { UsageError } from './decode.js'
 
 interface ServeOptions {
   host: string
@@ -13,11 +13,6 @@ interface ServeOptions {
   stateFile?: string
   fund: string[]
   json?: boolean
-}
-
-const integer = (name: string, value: string, max: number): number => {
-  if (!/^\d+$/.test(value) || Number(value) > max) throw new UsageError(`${name} ${JSON.stringify(value)} is not an integer in 0..${max}`)
-  return Number(value)
 }
 
 export function registerChain(program: Command): void {
@@ -32,16 +27,13 @@ export function registerChain(program: Command): void {
     .option('--fund <address...>', 'accounts funded at genesis (new chains only)', [])
     .option('--json', 'print the endpoint as JSON')
     .action(async (options: ServeOptions) => {
-      const fund: Address[] = options.fund.map((a) => {
-        if (!isAddress(a, { strict: false })) throw new UsageError(`--fund ${JSON.stringify(a)} is not an address`)
-        return getAddress(a)
-      })
+      const fund: Address[] = options.fund.map((a) => address('--fund', a))
       const embedded = await startEmbeddedChain({
         fund,
-        ...(options.chainId === undefined ? {} : { chainId: integer('--chain-id', options.chainId, Number.MAX_SAFE_INTEGER) }),
+        ...(options.chainId === undefined ? {} : { chainId: integer('--chain-id', options.chainId, 1, Number.MAX_SAFE_INTEGER) }),
         ...(options.stateFile === undefined ? {} : { stateFile: options.stateFile }),
       })
-      const served = await serveChain({ chain: embedded, host: options.host, port: integer('--port', options.port, 65535) })
+      const served = await serveChain({ chain: embedded, host: options.host, port: integer('--port', options.port, 0, 65535) })
       console.log(options.json === true ? toJson({ url: served.url, chainId: embedded.chain.id }) : `JSON-RPC on ${served.url} (chain ${embedded.chain.id}); Ctrl-C stops it`)
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve)

@@ -2,8 +2,8 @@
 import type { Command } from 'commander'
 import { BaseError } from '../../protocols/index.js'
 import { runDemo, type DemoResult } from '../demo/run-demo.js'
+import { integer } from '../arguments.js'
 import { EXIT, toJson } from '../output.js'
-import { UsageError } from './decode.js'
 
 interface DemoCliOptions {
   devices: string
@@ -12,11 +12,6 @@ interface DemoCliOptions {
   keep?: boolean
   roundSeconds: string
   json?: boolean
-}
-
-const count = (flag: string, value: string, min: number, max: number): number => {
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`${flag} must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`)
-  return Number(value)
 }
 
 const pct = (v: number | null): string => (v === null ? '–' : `${(v * 100).toFixed(1)}%`)
@@ -66,9 +61,9 @@ export function registerDemo(program: Command): void {
       let result: DemoResult
       try {
         result = await runDemo({
-          devices: count('--devices', options.devices, 1, 50),
-          rounds: count('--rounds', options.rounds, 1, 1000),
-          roundSeconds: count('--round-seconds', options.roundSeconds, 5, 3600),
+          devices: integer('--devices', options.devices, 1, 50),
+          rounds: integer('--rounds', options.rounds, 1, 1000),
+          roundSeconds: integer('--round-seconds', options.roundSeconds, 5, 3600),
           keep: options.keep === true,
           ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
           print: (line) => (json ? process.stderr : process.stdout).write(`${line}\n`),

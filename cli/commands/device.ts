@@ -21,7 +21,8 @@ import {
 } from '../../provisioning/index.js'
 import { EXIT, toJson } from '../output.js'
 import { UsageError } from './decode.js'
-import { address, integer, withProgress } from './fleet.js'
+import { address, integer } from '../arguments.js'
+import { withProgress } from './fleet.js'
 
 const DAY = 24 * 3600
 

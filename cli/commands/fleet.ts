@@ -2,10 +2,11 @@
 // fleet.json) and showing one, with what the chain says about it. Passwords and PINs are never
 // arguments: the key-store configuration file names the file or environment variable holding them.
 import type { Command } from 'commander'
-import { getAddress, isAddress, isHex, type Address, type Hex } from 'viem'
+import { isHex, type Address, type Hex } from 'viem'
 import { fleetRegistryAbi, listFleetDevices } from '../../protocols/index.js'
 import { connectChain, readFleetFile } from '../../hardware/index.js'
 import { createFleet, readKeyStoreConfig, type FleetGatewayParameters, type ProvisioningProgress } from '../../provisioning/index.js'
+import { address, integer } from '../arguments.js'
 import { toJson } from '../output.js'
 import { UsageError } from './decode.js'
 
@@ -25,16 +26,6 @@ export function progressPrinter(enabled: boolean): ((p: ProvisioningProgress) =>
     }
     last = phase
   }
-}
-
-export const integer = (name: string, value: string, min: number, max: number): number => {
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`${name} ${JSON.stringify(value)} is not an integer in ${min}..${max}`)
-  return Number(value)
-}
-
-export const address = (name: string, value: string): Address => {
-  if (!isAddress(value, { strict: false })) throw new UsageError(`${name} ${JSON.stringify(value)} is not an address`)
-  return getAddress(value)
 }
 
 /** `ADDRESS` or `ADDRESS=MULTIADDR[,MULTIADDR…]`. */

@@ -49,15 +49,7 @@ class JsWeightedSum implements WeightedSum {
 
   add(offset: number, data: Float32Array, weight: number): number {
     checkRange(this, offset, data.length)
-    const acc = this.#acc
-    const n = data.length
-    for (let j = 0; j < n; j++) {
-      const v = data[j] as number
-      // v - v is NaN exactly for NaN and ±Infinity.
-      if (v - v !== 0) return j
-      acc[offset + j] = (acc[offset + j] as number) + weight * v
-    }
-    return -1
+    return addScalar(this.#acc, offset, data, 0, weight)
   }
 
   read(offset: number, length: number): Float64Array {
@@ -107,13 +99,7 @@ class WasmWeightedSum implements WeightedSum {
       chunk.set(part)
       if (this.#kernel.accumulate((offset + c) * F64, this.#chunkAt, this.#chunkAt + (end - c) * F32, weight) !== 0) return c + firstNonFinite(part)
     }
-    const acc = this.#acc
-    for (let j = whole; j < n; j++) {
-      const v = data[j] as number
-      if (v - v !== 0) return j
-      acc[offset + j] = (acc[offset + j] as number) + weight * v
-    }
-    return -1
+    return addScalar(this.#acc, offset, data, whole, weight)
   }
 
   read(offset: number, length: number): Float64Array {
@@ -131,4 +117,19 @@ export function createWeightedSum(length: number, options: CreateWeightedSumOpti
   const kernel = instantiateWeightedSum()
   if (kernel === undefined) throw new InvalidArgumentError('backend', 'this engine has no WebAssembly SIMD')
   return new WasmWeightedSum(kernel, length)
+}
+
+/**
+ * acc[offset + j] += weight × data[j] for j from `from` on, in order: the JavaScript backend, and
+ * the tail the SIMD kernel leaves. The index of the first non-finite value, or -1.
+ */
+function addScalar(acc: Float64Array, offset: number, data: Float32Array, from: number, weight: number): number {
+  const n = data.length
+  for (let j = from; j < n; j++) {
+    const v = data[j] as number
+    // v - v is NaN exactly for NaN and ±Infinity.
+    if (v - v !== 0) return j
+    acc[offset + j] = (acc[offset + j] as number) + weight * v
+  }
+  return -1
 }
