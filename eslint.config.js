@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint'
 import boundaries from './eslint/import-boundaries.js'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tap/', 'bench/results/', 'protocols/wire/proto/messages.ts'] },
+  { ignores: ['node_modules/', '.tap/', 'dist/', 'bench/results/', 'protocols/wire/proto/messages.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

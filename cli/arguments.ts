@@ -1,6 +1,6 @@
 // Option values the commands parse themselves: each refusal is a UsageError (exit 2) naming the flag.
 import { getAddress, isAddress, type Address } from 'viem'
-import { UsageError } from './commands/decode.js'
+import { UsageError } from './usage-error.js'
 
 /** A decimal integer in min..max. */
 export const integer = (name: string, value: string, min: number, max: number): number => {

@@ -1,6 +1,6 @@
 // How the CLI prints: JSON for machines (`--json`), plain lines for people, typed errors as
 // `error CODE: message` on stderr.
-import { BaseError } from '../protocols/index.js'
+import { BaseError } from '../protocols/errors.js'
 
 /** Exit codes; each means one thing (documented in README.md). */
 export const EXIT = {

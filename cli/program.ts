@@ -2,19 +2,21 @@
 // scripts/reference.ts reads it to write the CLI reference.
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
-import { BaseError, InvalidArgumentError } from '../protocols/index.js'
+import { BaseError, InvalidArgumentError } from '../protocols/errors.js'
 import { registerAgent } from './commands/agent.js'
 import { registerAudit } from './commands/audit.js'
 import { registerChain } from './commands/chain.js'
-import { registerDecode, UsageError } from './commands/decode.js'
+import { registerDecode } from './commands/decode.js'
 import { registerDevice } from './commands/device.js'
 import { registerFleet } from './commands/fleet.js'
 import { registerRewards } from './commands/rewards.js'
 import { registerDemo } from './commands/demo.js'
 import { registerGateway } from './commands/gateway.js'
 import { EXIT, printError } from './output.js'
+import { UsageError } from './usage-error.js'
+import { packageFile } from './package-root.js'
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string }
 
 export function buildProgram(): Command {
   const program = new Command('cw')

@@ -2,36 +2,11 @@
 // SIGINT and logs JSON lines (pino) on stdout; `status` reads the summary the agent rewrites in
 // `<dataDir>/status.json` (the data directory named by device.json's `agent` section).
 import type { Command } from 'commander'
-import { pino, type Level } from 'pino'
-import { LOG_LEVELS, readAgentBundle, readAgentStatus, startAgentDaemon, type AgentStatus } from '../../edge-agent/daemon/index.js'
-import { toJson } from '../output.js'
-import { UsageError } from './decode.js'
+import { LOG_LEVELS } from '../../edge-agent/daemon/constants.js'
+import type * as Actions from '../actions/agent.js'
 
-interface StartOptions {
-  config: string
-  logLevel?: string
-}
-
-interface StatusOptions {
-  config: string
-  json?: boolean
-}
-
-const ago = (ms: number): string => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s ago` : `${Math.round(ms / 1000)} s ago`)
-
-function printStatus(s: AgentStatus, running: boolean, ageMs: number): void {
-  console.log(`agent    ${s.device}  fleet ${s.fleet}`)
-  console.log(`state    ${s.state}${running ? '' : ' (not running)'}  pid ${s.pid}  updated ${ago(ageMs)}`)
-  console.log(`peer     ${s.peerId}  peers ${s.mesh.peers}  gateways ${s.mesh.gateways}`)
-  console.log(`model    ${s.model ?? '–'}${s.modelRound === null ? '' : `  (settled in round ${s.modelRound})`}`)
-  const classes = Object.entries(s.dataset.classes).map(([label, n]) => `${label}:${n}`)
-  console.log(`dataset  ${s.dataset.samples} samples, ${s.dataset.bytes} of ${s.dataset.maxBytes} bytes${classes.length === 0 ? '' : `  ${classes.join(' ')}`}${s.dataset.unlabelled > 0 ? `  unlabelled ${s.dataset.unlabelled}` : ''}`)
-  console.log(`infer    ${s.inference.runs} runs, ${s.inference.skipped} skipped, ${s.inference.attestations} attestations${s.inference.last === null ? '' : `  last: ${s.inference.last.class ?? s.inference.last.value}`}`)
-  console.log(`outbox   ${s.outbox.pending} pending, ${s.outbox.dead} rejected, ${s.outbox.bytes} of ${s.outbox.maxBytes} bytes`)
-  for (const sensor of s.sensors) console.log(`sensor   ${sensor.id} (${sensor.driver}) ${sensor.status}  ${sensor.windows} windows, ${sensor.dropped} dropped, ${sensor.errors} errors`)
-  for (const r of s.refused) console.log(`refused  ${r.model}  ${r.reason}${r.detail === undefined ? '' : ` (${r.detail})`}`)
-  for (const r of s.rounds) console.log(`round ${r.round.padStart(3)}  ${r.status.padEnd(16)}${r.samples === undefined ? '' : ` ${r.samples} samples`}${r.reason === undefined ? '' : `  ${r.reason}`}`)
-}
+// The implementation, and all it imports, loads when one of these commands runs.
+const actions = (): Promise<typeof Actions> => import('../actions/agent.js')
 
 export function registerAgent(program: Command): void {
   const agent = program.command('agent').description('the edge agent daemon: sensing, inference, local training and model updates')
@@ -41,28 +16,11 @@ export function registerAgent(program: Command): void {
     .requiredOption('--config <file>', 'device.json (the device bundle, with its agent section)')
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')} (default: agent.logLevel in device.json)`)
     .option('--json', 'logs are JSON lines already; accepted for symmetry')
-    .action(async (options: StartOptions) => {
-      if (options.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(options.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`)
-      const bundle = await readAgentBundle(options.config)
-      const logger = pino({ level: (options.logLevel ?? bundle.config.logLevel) as Level | 'silent', base: { pid: process.pid } })
-      const stop = new Promise<string>((resolve) => {
-        process.once('SIGINT', () => resolve('SIGINT'))
-        process.once('SIGTERM', () => resolve('SIGTERM'))
-      })
-      const daemon = await startAgentDaemon(bundle, { logger })
-      const signal = await stop
-      logger.info({ signal }, 'signal received')
-      await daemon.stop()
-    })
+    .action(async (...args: Parameters<typeof Actions.agentStartCommand>) => (await actions()).agentStartCommand(...args))
   agent
     .command('status')
     .description("the agent's state, model, dataset, outbox and rounds, from <dataDir>/status.json")
     .requiredOption('--config <file>', 'device.json')
     .option('--json', 'print the status as JSON')
-    .action(async (options: StatusOptions) => {
-      const bundle = await readAgentBundle(options.config)
-      const { status, running, ageMs } = await readAgentStatus(bundle.statusFile, bundle.config.statusIntervalMs)
-      if (options.json === true) console.log(toJson({ ...status, running, ageMs }))
-      else printStatus(status, running, ageMs)
-    })
+    .action(async (...args: Parameters<typeof Actions.agentStatusCommand>) => (await actions()).agentStatusCommand(...args))
 }

@@ -1,19 +1,10 @@
 // `cw chain serve`: the embedded EVM as a JSON-RPC endpoint on 127.0.0.1, for trying a fleet on
 // one machine without installing a node. A real deployment points fleet.json at a real node.
 import type { Command } from 'commander'
-import type { Address } from 'viem'
-import { serveChain, startEmbeddedChain } from '../../gateway/settlement/index.js'
-import { address, integer } from '../arguments.js'
-import { toJson } from '../output.js'
+import type * as Actions from '../actions/chain.js'
 
-interface ServeOptions {
-  host: string
-  port: string
-  chainId?: string
-  stateFile?: string
-  fund: string[]
-  json?: boolean
-}
+// The implementation, and all it imports, loads when one of these commands runs.
+const actions = (): Promise<typeof Actions> => import('../actions/chain.js')
 
 export function registerChain(program: Command): void {
   const chain = program.command('chain').description('a local EVM chain for trying a fleet on one machine')
@@ -26,20 +17,5 @@ export function registerChain(program: Command): void {
     .option('--state-file <file>', 'keep the chain in this file across restarts')
     .option('--fund <address...>', 'accounts funded at genesis (new chains only)', [])
     .option('--json', 'print the endpoint as JSON')
-    .action(async (options: ServeOptions) => {
-      const fund: Address[] = options.fund.map((a) => address('--fund', a))
-      const embedded = await startEmbeddedChain({
-        fund,
-        ...(options.chainId === undefined ? {} : { chainId: integer('--chain-id', options.chainId, 1, Number.MAX_SAFE_INTEGER) }),
-        ...(options.stateFile === undefined ? {} : { stateFile: options.stateFile }),
-      })
-      const served = await serveChain({ chain: embedded, host: options.host, port: integer('--port', options.port, 0, 65535) })
-      console.log(options.json === true ? toJson({ url: served.url, chainId: embedded.chain.id }) : `JSON-RPC on ${served.url} (chain ${embedded.chain.id}); Ctrl-C stops it`)
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve)
-        process.once('SIGTERM', resolve)
-      })
-      await served.close()
-      await embedded.close()
-    })
+    .action(async (...args: Parameters<typeof Actions.chainServeCommand>) => (await actions()).chainServeCommand(...args))
 }

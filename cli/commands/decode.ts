@@ -1,66 +1,16 @@
 // `cw decode <type> [file]`: decodes one wire message strictly and prints it as JSON, optionally
 // checking its signature against a fleet's EIP-712 domain.
-import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import type { Address } from 'viem'
-import {
-  contentId,
-  decodeSigned,
-  decodeSubmission,
-  decodeUpdate,
-  fleetDomain,
-  hashMessage,
-  MESSAGE_KINDS,
-  verifyMessage,
-  type MessageKind,
-  type Signed,
-} from '../../protocols/index.js'
-import { EXIT, toJson } from '../output.js'
+import { MESSAGE_KINDS } from '../../protocols/eip712/types.js'
+import type * as Actions from '../actions/decode.js'
+
+// Commands and cli/ import UsageError from here too.
+export { UsageError } from '../usage-error.js'
 
 export const DECODE_TYPES = [...MESSAGE_KINDS, 'UpdateSubmission', 'ModelUpdate'] as const
-type DecodeType = (typeof DECODE_TYPES)[number]
 
-interface DecodeOptions {
-  hex?: boolean
-  chainId?: string
-  registry?: Address
-  owner?: Address
-}
-
-/** A command used wrongly: exit code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError'
-}
-
-async function readStdin(): Promise<Uint8Array> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
-}
-
-/** Input bytes: the raw file, or its text as hex when --hex is given (whitespace ignored). */
-async function readInput(file: string | undefined, hex: boolean): Promise<Uint8Array> {
-  const raw = file === undefined || file === '-' ? await readStdin() : await readFile(file)
-  if (!hex) return raw
-  const text = Buffer.from(raw).toString('utf8').replace(/\s+/g, '').replace(/^0x/, '')
-  if (!/^([0-9a-fA-F]{2})*$/.test(text)) throw new UsageError('--hex input is not an even number of hex digits')
-  return Buffer.from(text, 'hex')
-}
-
-function checkSignature(kind: MessageKind, signed: Signed<MessageKind>, options: DecodeOptions) {
-  if (options.chainId === undefined && options.registry === undefined) return undefined
-  if (options.chainId === undefined || options.registry === undefined)
-    throw new UsageError('checking a signature needs both --chain-id and --registry')
-  if (kind === 'DeviceCertificate' && options.owner === undefined) throw new UsageError('checking a DeviceCertificate needs --owner')
-  const domain = fleetDomain({ chainId: Number(options.chainId), verifyingContract: options.registry })
-  const valid = verifyMessage(kind, {
-    domain,
-    message: signed.message,
-    signature: signed.signature,
-    ...(options.owner === undefined ? {} : { signer: options.owner }),
-  })
-  return { digest: hashMessage(kind, domain, signed.message), valid }
-}
+// The implementation, and all it imports, loads when one of these commands runs.
+const actions = (): Promise<typeof Actions> => import('../actions/decode.js')
 
 export function registerDecode(program: Command): void {
   program
@@ -72,28 +22,5 @@ export function registerDecode(program: Command): void {
     .option('--chain-id <id>', "chain id of the fleet's EIP-712 domain")
     .option('--registry <address>', "fleet registry address (the domain's verifyingContract)")
     .option('--owner <address>', 'fleet owner address, to check a DeviceCertificate')
-    .action(async (type: string, file: string | undefined, options: DecodeOptions) => {
-      if (!(DECODE_TYPES as readonly string[]).includes(type))
-        throw new UsageError(`unknown type ${JSON.stringify(type)}; expected one of ${DECODE_TYPES.join(', ')}`)
-      const bytes = await readInput(file, options.hex === true)
-      const decodeType = type as DecodeType
-      let result: Record<string, unknown>
-      if (decodeType === 'ModelUpdate') {
-        const update = decodeUpdate(bytes)
-        result = {
-          contentId: contentId(bytes),
-          encoding: update.encoding,
-          tensors: update.tensors.map((t) => ({ name: t.name, shape: t.shape, elements: t.data.length })),
-        }
-      } else if (decodeType === 'UpdateSubmission') {
-        const submission = decodeSubmission(bytes)
-        result = { ...submission, update: { bytes: submission.update.length, contentId: contentId(submission.update) } }
-      } else {
-        const signed = decodeSigned(decodeType, bytes)
-        const check = checkSignature(decodeType, signed, options)
-        if (check?.valid === false) process.exitCode = EXIT.rejected
-        result = { ...signed, ...check }
-      }
-      console.log(toJson({ type, bytes: bytes.length, ...result }))
-    })
+    .action(async (...args: Parameters<typeof Actions.decodeCommand>) => (await actions()).decodeCommand(...args))
 }

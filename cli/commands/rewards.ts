@@ -5,51 +5,10 @@
 // from a key-store configuration file; its password or PIN comes from the file or environment
 // variable that configuration names, never from the command line.
 import type { Command } from 'commander'
-import { getAddress, isAddress, type Address } from 'viem'
-import { collectRewardClaims, parseConfig, type FleetFile } from '../../protocols/index.js'
-import { keyStoreConfigSchema, openKeyStore, readDeviceBundle, readFleetFile, readJsonConfig, type DeviceBundle, type KeyStoreConfig } from '../../hardware/index.js'
-import { claimRewards, connectChain, signerToAccount } from '../../gateway/settlement/index.js'
-import { toJson } from '../output.js'
-import { readBlob } from './blob-directory.js'
-import { UsageError } from './decode.js'
+import type * as Actions from '../actions/rewards.js'
 
-interface ClaimOptions {
-  config?: string
-  device?: string
-  fleet?: string
-  records: string
-  keyStore?: string
-  keyLabel?: string
-  rpc?: string
-  dryRun?: boolean
-  json?: boolean
-}
-
-interface PayingKey {
-  config: KeyStoreConfig
-  label: string
-}
-
-/** The key that pays for the claim: --key-store and --key-label, else the bundle's. */
-async function payingKey(options: ClaimOptions, bundle: DeviceBundle | undefined): Promise<PayingKey | undefined> {
-  const label = options.keyLabel ?? bundle?.keyLabel
-  if (options.keyStore !== undefined) {
-    if (label === undefined) throw new UsageError('--key-store needs --key-label')
-    const file = options.keyStore
-    return { config: await readJsonConfig(file, (value) => parseConfig(file, keyStoreConfigSchema, value)), label }
-  }
-  if (bundle === undefined) return undefined
-  return { config: bundle.keyStore, label: label ?? bundle.keyLabel }
-}
-
-function deviceOf(options: ClaimOptions, bundle: DeviceBundle | undefined): Address {
-  if (options.device !== undefined) {
-    if (!isAddress(options.device, { strict: false })) throw new UsageError(`--device ${JSON.stringify(options.device)} is not an address`)
-    return getAddress(options.device)
-  }
-  if (bundle === undefined) throw new UsageError('name the device: --device <address>, or --config <device.json>')
-  return bundle.device
-}
+// The implementation, and all it imports, loads when one of these commands runs.
+const actions = (): Promise<typeof Actions> => import('../actions/rewards.js')
 
 export function registerRewards(program: Command): void {
   const rewards = program.command('rewards').description("a device's rewards on the fleet's chain")
@@ -65,50 +24,5 @@ export function registerRewards(program: Command): void {
     .option('--rpc <url>', "JSON-RPC URL of the chain (default: the fleet file's chain.rpcUrl)")
     .option('--dry-run', 'collect and check the claims, send nothing')
     .option('--json', 'print the result as JSON')
-    .action(async (options: ClaimOptions) => {
-      const bundle = options.config === undefined ? undefined : await readDeviceBundle(options.config)
-      const fleet: FleetFile | undefined = options.fleet === undefined ? bundle?.fleet : await readFleetFile(options.fleet)
-      if (fleet === undefined) throw new UsageError('name the fleet: --fleet <fleet.json>, or --config <device.json>')
-      const device = deviceOf(options, bundle)
-      const key = options.dryRun === true ? undefined : await payingKey(options, bundle)
-      if (options.dryRun !== true && key === undefined) throw new UsageError('a claim needs a key to pay its gas: --config <device.json>, or --key-store <file> with --key-label')
-      const rpcUrl = options.rpc ?? fleet.chain.rpcUrl
-      if (rpcUrl === undefined) throw new UsageError('the fleet file names no chain.rpcUrl: give --rpc <url>')
-
-      const connection = await connectChain({ config: { rpcUrl, chainId: fleet.chain.chainId, confirmations: fleet.chain.confirmations } })
-      try {
-        const collected = await collectRewardClaims(connection.publicClient, {
-          ledger: fleet.contracts.ledger,
-          rewards: fleet.contracts.rewards,
-          device,
-          fromBlock: BigInt(fleet.contracts.deployedAt),
-          fetchRecord: (hash) => readBlob(options.records, hash),
-        })
-        const claimed = collected.claims.map((c) => ({ round: c.leaf.round, score: c.leaf.score }))
-        const skipped = collected.skipped.map((s) => ({ round: s.round, reason: s.reason }))
-        const result = { device, amount: collected.total, claimed, tx: null as string | null, blockNumber: null as bigint | null, gasUsed: null as bigint | null, skipped }
-        if (collected.claims.length === 0 || options.dryRun === true || key === undefined) {
-          const message = collected.claims.length === 0 ? 'nothing to claim' : `dry run: would claim ${collected.total} for ${claimed.length} round(s)`
-          if (options.json === true) console.log(toJson({ ...result, dryRun: options.dryRun === true, message }))
-          else console.log(`${device}: ${message}`)
-          return
-        }
-        const store = await openKeyStore(key.config)
-        let receipt
-        try {
-          const account = signerToAccount({ signer: await store.open(key.label) })
-          receipt = await claimRewards(connection, { account, rewards: fleet.contracts.rewards, device, claims: collected.claims })
-        } finally {
-          await store.close()
-        }
-        const sent = { ...result, tx: receipt.transactionHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed }
-        if (options.json === true) console.log(toJson(sent))
-        else {
-          for (const c of claimed) console.log(`round ${c.round}: ${c.score}`)
-          console.log(`${device}: claimed ${collected.total} for ${claimed.length} round(s) in ${receipt.transactionHash} (gas ${receipt.gasUsed})`)
-        }
-      } finally {
-        await connection.close()
-      }
-    })
+    .action(async (...args: Parameters<typeof Actions.rewardsClaimCommand>) => (await actions()).rewardsClaimCommand(...args))
 }

@@ -5,16 +5,16 @@
 // p0..p63 hold raw pixel values 0..16 (the sensor's `gain` scales them to 0..1) and `label`.
 import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { gunzipSync } from 'node:zlib'
 import { dirichletSplit, prng } from './dirichlet-split.js'
+import { packageFile } from '../package-root.js'
 
 export const DIGITS_WIDTH = 64
 export const DIGITS_CLASSES = 10
 /** Pixel values run 0..16; features are value / 16. */
 export const DIGITS_PIXEL_MAX = 16
 
-const digitsFile = fileURLToPath(new URL('../../data/digits.csv.gz', import.meta.url))
+const digitsFile = packageFile('data/digits.csv.gz')
 
 export interface DigitsRows {
   /** Raw rows: 64 pixel values then the label. */

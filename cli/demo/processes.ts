@@ -3,9 +3,9 @@
 // by the demo's own exit or signals, so that nothing is left behind.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { packageFile } from '../package-root.js'
 
-const CW_BIN = fileURLToPath(new URL('../../bin/cw.js', import.meta.url))
+const CW_BIN = packageFile('bin/cw.js')
 
 export interface ManagedProcess {
   readonly name: string

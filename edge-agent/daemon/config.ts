@@ -19,13 +19,14 @@ import {
   MAX_TRAINING_EPOCHS,
   MAX_TRAINING_THREADS,
   MAX_WINDOW_SIZE,
+  LOG_LEVELS,
 } from './constants.js'
 import { DATASET_MAX_BYTES_LIMIT, MAX_LABEL_BYTES } from '../dataset/constants.js'
 
 const MiB = 1024 * 1024
 const MAX_OUTBOX_BYTES = 4096 * MiB
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export { LOG_LEVELS }
 export const AGENT_ENGINES = ['auto', 'onnxruntime-web', 'onnxruntime-node'] as const
 
 export const agentTrainingSchema = z.strictObject({

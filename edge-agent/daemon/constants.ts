@@ -3,6 +3,9 @@
 
 const MiB = 1024 * 1024
 
+/** pino levels the agent's logLevel accepts. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
 /** Where the daemon keeps its state, relative to device.json's directory. */
 export const DEFAULT_DATA_DIR = 'agent-data'
 /** The libp2p listen address: loopback only, a free port. A board on a LAN lists its own. */

@@ -2,18 +2,8 @@
 // answering JSON-RPC through a viem custom transport, so that a first run needs no node. It mines
 // one block per transaction. Its state lives in memory, and optionally in a state file that a
 // restart replays.
-import {
-  EdrContext,
-  L1_CHAIN_TYPE,
-  ContractDecoder,
-  l1GenesisState,
-  l1HardforkFromString,
-  l1HardforkLatest,
-  l1HardforkToString,
-  l1ProviderFactory,
-  MineOrdering,
-  type Provider,
-} from '@nomicfoundation/edr'
+// The addon loads when a chain starts, not with hardware/: most commands and the agent never need it.
+import type { EdrContext, Provider } from '@nomicfoundation/edr'
 import { defineChain, hexToBytes, custom, type Address, type Chain, type EIP1193RequestFn, type Transport } from 'viem'
 import type { Logger } from 'pino'
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises'
@@ -53,6 +43,7 @@ export interface EmbeddedChain {
 let context: Promise<EdrContext> | undefined
 async function edrContext(): Promise<EdrContext> {
   context ??= (async () => {
+    const { EdrContext, L1_CHAIN_TYPE, l1ProviderFactory } = await import('@nomicfoundation/edr')
     const c = new EdrContext()
     await c.registerProviderFactory(L1_CHAIN_TYPE, l1ProviderFactory())
     return c
@@ -127,6 +118,7 @@ export async function startEmbeddedChain(parameters: StartEmbeddedChainParameter
   let provider: Provider | undefined
   let header: Header
   try {
+    const { ContractDecoder, L1_CHAIN_TYPE, l1GenesisState, l1HardforkFromString, l1HardforkLatest, l1HardforkToString, MineOrdering } = await import('@nomicfoundation/edr')
     const hardfork = saved !== undefined ? l1HardforkFromString(saved.header.hardfork) : parameters.hardfork === undefined ? l1HardforkLatest() : l1HardforkFromString(parameters.hardfork)
     header = saved?.header ?? {
       version: 1,

@@ -1,0 +1,55 @@
+// `cw agent start|status`: the edge agent daemon on a device. `start` runs until SIGTERM or
+// SIGINT and logs JSON lines (pino) on stdout; `status` reads the summary the agent rewrites in
+// `<dataDir>/status.json` (the data directory named by device.json's `agent` section).
+// This is the implementation, loaded when the command runs; cli/commands/agent.ts defines its options.
+import { pino, type Level } from 'pino'
+import { LOG_LEVELS, readAgentBundle, readAgentStatus, startAgentDaemon, type AgentStatus } from '../../edge-agent/daemon/index.js'
+import { toJson } from '../output.js'
+import { UsageError } from '../usage-error.js'
+
+export interface StartOptions {
+  config: string
+  logLevel?: string
+}
+
+export interface StatusOptions {
+  config: string
+  json?: boolean
+}
+
+const ago = (ms: number): string => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s ago` : `${Math.round(ms / 1000)} s ago`)
+
+function printStatus(s: AgentStatus, running: boolean, ageMs: number): void {
+  console.log(`agent    ${s.device}  fleet ${s.fleet}`)
+  console.log(`state    ${s.state}${running ? '' : ' (not running)'}  pid ${s.pid}  updated ${ago(ageMs)}`)
+  console.log(`peer     ${s.peerId}  peers ${s.mesh.peers}  gateways ${s.mesh.gateways}`)
+  console.log(`model    ${s.model ?? '–'}${s.modelRound === null ? '' : `  (settled in round ${s.modelRound})`}`)
+  const classes = Object.entries(s.dataset.classes).map(([label, n]) => `${label}:${n}`)
+  console.log(`dataset  ${s.dataset.samples} samples, ${s.dataset.bytes} of ${s.dataset.maxBytes} bytes${classes.length === 0 ? '' : `  ${classes.join(' ')}`}${s.dataset.unlabelled > 0 ? `  unlabelled ${s.dataset.unlabelled}` : ''}`)
+  console.log(`infer    ${s.inference.runs} runs, ${s.inference.skipped} skipped, ${s.inference.attestations} attestations${s.inference.last === null ? '' : `  last: ${s.inference.last.class ?? s.inference.last.value}`}`)
+  console.log(`outbox   ${s.outbox.pending} pending, ${s.outbox.dead} rejected, ${s.outbox.bytes} of ${s.outbox.maxBytes} bytes`)
+  for (const sensor of s.sensors) console.log(`sensor   ${sensor.id} (${sensor.driver}) ${sensor.status}  ${sensor.windows} windows, ${sensor.dropped} dropped, ${sensor.errors} errors`)
+  for (const r of s.refused) console.log(`refused  ${r.model}  ${r.reason}${r.detail === undefined ? '' : ` (${r.detail})`}`)
+  for (const r of s.rounds) console.log(`round ${r.round.padStart(3)}  ${r.status.padEnd(16)}${r.samples === undefined ? '' : ` ${r.samples} samples`}${r.reason === undefined ? '' : `  ${r.reason}`}`)
+}
+
+export async function agentStartCommand(options: StartOptions): Promise<void> {
+  if (options.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(options.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`)
+  const bundle = await readAgentBundle(options.config)
+  const logger = pino({ level: (options.logLevel ?? bundle.config.logLevel) as Level | 'silent', base: { pid: process.pid } })
+  const stop = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'))
+    process.once('SIGTERM', () => resolve('SIGTERM'))
+  })
+  const daemon = await startAgentDaemon(bundle, { logger })
+  const signal = await stop
+  logger.info({ signal }, 'signal received')
+  await daemon.stop()
+}
+
+export async function agentStatusCommand(options: StatusOptions): Promise<void> {
+  const bundle = await readAgentBundle(options.config)
+  const { status, running, ageMs } = await readAgentStatus(bundle.statusFile, bundle.config.statusIntervalMs)
+  if (options.json === true) console.log(toJson({ ...status, running, ageMs }))
+  else printStatus(status, running, ageMs)
+}

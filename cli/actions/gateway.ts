@@ -1,0 +1,64 @@
+// `cw gateway start|status|round start`: the gateway daemon and its local control. `start` runs
+// until SIGTERM or SIGINT and logs JSON lines (pino) on stdout; the other commands find the running
+// daemon through `<dataDir>/api.json` and call its loopback HTTP API.
+// This is the implementation, loaded when the command runs; cli/commands/gateway.ts defines its options.
+import { pino, type Level } from 'pino'
+import { callGatewayApi, readGatewayConfig, startGatewayDaemon, type GatewayStatus } from '../../gateway/daemon/index.js'
+import { toJson } from '../output.js'
+import { UsageError } from '../usage-error.js'
+import { LEVELS } from '../commands/gateway.js'
+
+
+export interface StartOptions {
+  config: string
+  logLevel: string
+}
+
+export interface ControlOptions {
+  config: string
+  json?: boolean
+}
+
+const percent = (v: number | null): string => (v === null ? '–' : `${(v * 100).toFixed(1)}%`)
+
+function printStatus(s: GatewayStatus): void {
+  console.log(`gateway  ${s.gateway}  fleet ${s.fleet}`)
+  console.log(`peer     ${s.peerId}  ${s.multiaddrs.join(' ')}`)
+  console.log(`state    ${s.state}${s.round === null ? '' : ` (round ${s.round})`}  peers ${s.mesh.peers}  subscribers ${s.mesh.subscribers}`)
+  console.log(`model    ${s.model.hash}  accuracy ${percent(s.model.accuracy)}`)
+  const rejected = Object.entries(s.updates.rejected).map(([reason, n]) => `${reason} ${n}`)
+  console.log(`updates  ${s.updates.accepted} accepted${rejected.length === 0 ? '' : `, rejected: ${rejected.join(', ')}`}`)
+  if (s.lastError !== null) console.log(`error    ${s.lastError} (retrying)`)
+  for (const r of s.rounds)
+    console.log(
+      `round ${String(r.round).padStart(3)}  ${r.state.padEnd(11)} ${r.accepted}/${r.participants} updates  accuracy ${percent(r.accuracy).padStart(6)}  ${r.settlement ?? 'not settled'}${r.keptParent === true ? '  kept the parent' : ''}`,
+    )
+}
+
+export async function gatewayStartCommand(options: StartOptions): Promise<void> {
+  if (!(LEVELS as readonly string[]).includes(options.logLevel)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`)
+  const config = await readGatewayConfig(options.config)
+  const logger = pino({ level: options.logLevel as Level | 'silent', base: { pid: process.pid } })
+  const stop = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'))
+    process.once('SIGTERM', () => resolve('SIGTERM'))
+  })
+  const daemon = await startGatewayDaemon(config, { logger })
+  const signal = await stop
+  logger.info({ signal }, 'signal received')
+  await daemon.stop()
+}
+
+export async function gatewayStatusCommand(options: ControlOptions): Promise<void> {
+  const config = await readGatewayConfig(options.config)
+  const status = (await callGatewayApi({ dataDir: config.dataDir, method: 'GET', path: '/status' })) as GatewayStatus
+  if (options.json === true) console.log(toJson(status))
+  else printStatus(status)
+}
+
+export async function gatewayRoundStartCommand(options: ControlOptions): Promise<void> {
+  const config = await readGatewayConfig(options.config)
+  const started = (await callGatewayApi({ dataDir: config.dataDir, method: 'POST', path: '/rounds' })) as { round: number; participants: number; deadline: number; baseModel: string }
+  if (options.json === true) console.log(toJson(started))
+  else console.log(`round ${started.round} started: ${started.participants} participants, deadline ${new Date(started.deadline * 1000).toISOString()}, base model ${started.baseModel}`)
+}
