@@ -3,7 +3,10 @@
 // `<dataDir>/status.json` (the data directory named by device.json's `agent` section).
 // This is the implementation, loaded when the command runs; cli/commands/agent.ts defines its options.
 import { pino, type Level } from 'pino'
-import { LOG_LEVELS, readAgentBundle, readAgentStatus, startAgentDaemon, type AgentStatus } from '../../edge-agent/daemon/index.js'
+import { LOG_LEVELS } from '../../edge-agent/daemon/constants.js'
+import { readAgentBundle } from '../../edge-agent/daemon/agent-bundle.js'
+import { readAgentStatus } from '../../edge-agent/daemon/agent-status.js'
+import type { AgentStatus } from '../../edge-agent/daemon/agent-daemon.js'
 import { toJson } from '../output.js'
 import { UsageError } from '../usage-error.js'
 
@@ -41,6 +44,8 @@ export async function agentStartCommand(options: StartOptions): Promise<void> {
     process.once('SIGINT', () => resolve('SIGINT'))
     process.once('SIGTERM', () => resolve('SIGTERM'))
   })
+  // The daemon (libp2p, ONNX Runtime, level, sensors) loads here, not for `cw agent status`.
+  const { startAgentDaemon } = await import('../../edge-agent/daemon/agent-daemon.js')
   const daemon = await startAgentDaemon(bundle, { logger })
   const signal = await stop
   logger.info({ signal }, 'signal received')

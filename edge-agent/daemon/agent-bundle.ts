@@ -3,7 +3,9 @@
 // of device.json, so that the daemon means the same whatever directory it is started from.
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { ConfigError } from '../../protocols/index.js'
-import { parseDeviceBundle, readJsonConfig, type DeviceBundle, type KeyStoreConfig } from '../../hardware/index.js'
+// The bundle's files only: `cw agent status` reads them without loading sensors, keys or ONNX Runtime.
+import { parseDeviceBundle, readJsonConfig, type DeviceBundle } from '../../hardware/bundle/index.js'
+import type { KeyStoreConfig } from '../../hardware/keys/key-store-config.js'
 import { parseAgentConfig, type AgentConfig } from './config.js'
 import { STATUS_FILE } from './constants.js'
 
