@@ -18,9 +18,14 @@ if (major < REQUIRED_MAJOR && process.env.CW_INSTALL_UNDER_NODE22 !== '1') {
     console.warn(`postinstall: Node ${major} skipped packages that need Node ${REQUIRED_MAJOR}, and the pinned Node is missing`)
   } else {
     console.log(`postinstall: npm ran on Node ${major}; installing again on the pinned Node ${REQUIRED_MAJOR} for packages that need it`)
-    const result = spawnSync(pinned, [npmCli, 'install', '--no-audit', '--no-fund', '--ignore-scripts'], {
+    // In a global install (`npm install -g counterweight-*.tgz`) the outer npm's global settings
+    // would make this one install the package again inside itself: this one completes the package's
+    // own folder, the current directory, as a project.
+    const env = { ...process.env, CW_INSTALL_UNDER_NODE22: '1' }
+    for (const key of ['npm_config_global', 'npm_config_location', 'npm_config_prefix']) delete env[key]
+    const result = spawnSync(pinned, [npmCli, 'install', '--no-audit', '--no-fund', '--ignore-scripts', '--location=project', '--no-save'], {
       stdio: 'inherit',
-      env: { ...process.env, CW_INSTALL_UNDER_NODE22: '1' },
+      env,
     })
     process.exitCode = result.status ?? 1
   }
