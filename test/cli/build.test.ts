@@ -102,3 +102,15 @@ t.test('CW_RUNTIME is checked, and source mode runs the TypeScript through tsx',
   t.equal(source.stdout.trim(), version)
   t.ok(source.loaded.some((u) => u.endsWith('/cli/main.ts')), 'cli/main.ts ran')
 })
+
+t.test('npm pack ships the build, the bin and the data, and no TypeScript source or test', async (t) => {
+  const npm = process.env.npm_execpath
+  const args = ['pack', '--dry-run', '--json', '--ignore-scripts']
+  const packed = npm === undefined ? spawnSync('npm', args, { cwd: root, encoding: 'utf8' }) : spawnSync(process.execPath, [npm, ...args], { cwd: root, encoding: 'utf8' })
+  t.equal(packed.status, 0, packed.stderr)
+  const [listing] = JSON.parse(packed.stdout) as [{ files: { path: string }[] }]
+  const files = listing.files.map((f) => f.path)
+  for (const file of ['bin/cw.js', 'dist/cli/main.js', 'dist/cli/actions/agent.js', 'dist/edge-agent/daemon/agent-daemon.js', 'data/digits.csv.gz', 'deploy/counterweight-agent.service', 'scripts/postinstall.mjs', 'package.json'])
+    t.ok(files.includes(file), `${file} is in the tarball`)
+  t.same(files.filter((f) => (f.endsWith('.ts') && !f.endsWith('.d.ts')) || f.startsWith('test/') || f.startsWith('bench/')), [], 'no sources, tests or benchmarks')
+})
