@@ -90,6 +90,7 @@ export async function runGrant(o: GrantOptions): Promise<void> {
 
 export async function runCode(o: CodeOptions): Promise<void> {
   if (!isHex(o.challenge) || o.challenge.length !== 66) throw new UsageError('--challenge: expected the 32-byte 0x-hex the console printed')
+  if (o.grant === undefined || o.keyStore === undefined || o.keyLabel === undefined) throw new UsageError('cw console code needs --grant, --key-store and --key-label')
   const { line, code } = await answerFor(o.grant, o.keyStore, o.keyLabel, o.challenge, address('--device', o.device))
   if (o.json === true) console.log(toJson({ answer: line, code }))
   else console.log(`paste this line into the console:\n${line}\none-time code (shown by the console on success): ${code}`)
@@ -147,7 +148,12 @@ export async function runConsole(command: string[], o: ConsoleOptions): Promise<
     const challengeText = await line.run('login', timeoutMs)
     const challenge = /0x[0-9a-fA-F]{64}/.exec(challengeText)?.[0] as Hex | undefined
     const device = /device (0x[0-9a-fA-F]{40})/.exec(challengeText)?.[1]
-    if (challenge === undefined || device === undefined) throw new UsageError(`the console gave no challenge: ${challengeText.trim().slice(0, 200)}`)
+    if (challenge === undefined || device === undefined) {
+      // e.g. locked after failed logins: the console's answer is the reason
+      console.error(`error: the console gave no challenge: ${challengeText.trim().slice(0, 200)}`)
+      process.exitCode = EXIT.rejected
+      return
+    }
     const { line: answer } = await answerFor(o.grant, o.keyStore, o.keyLabel, challenge, getAddress(device))
     const result = await line.run(answer, timeoutMs)
     if (!result.includes('logged in')) {

@@ -28,9 +28,9 @@ export interface GrantOptions {
 }
 
 export interface CodeOptions {
-  grant: string
-  keyStore: string
-  keyLabel: string
+  grant?: string
+  keyStore?: string
+  keyLabel?: string
   challenge: string
   device: string
   json?: boolean
@@ -70,14 +70,12 @@ export function registerConsole(program: Command): void {
   consoleCommand
     .command('code')
     .description('answer a challenge shown on a plain terminal: prints the `answer …` line to paste, and its one-time code')
-    .requiredOption('--grant <file>', 'the TechnicianGrant')
-    .requiredOption('--key-store <file>', 'key-store configuration (JSON) of the technician key')
-    .requiredOption('--key-label <label>', 'label of the technician key')
+    // --grant, --key-store and --key-label are the parent's options (cw console code --grant …).
     .requiredOption('--challenge <hex>', 'the challenge the console printed after `login`')
     .requiredOption('--device <address>', 'the device address the console printed')
     .option('--json', 'print the answer and code as JSON')
-    .action(async (options: CodeOptions) => {
+    .action(async (_options: unknown, command: Command) => {
       const { runCode } = await import('./console-run.js')
-      await runCode(options)
+      await runCode(command.optsWithGlobals<CodeOptions>())
     })
 }
