@@ -69,7 +69,7 @@ export function registerConsole(program: Command): void {
     })
   consoleCommand
     .command('code')
-    .description('answer a challenge shown on a plain terminal: prints the `answer …` line to paste, and its one-time code')
+    .description('answer a challenge shown on a plain terminal: prints the `answer …` line to paste, and its one-time code; takes --grant, --key-store and --key-label as `cw console` does')
     // --grant, --key-store and --key-label are the parent's options (cw console code --grant …).
     .requiredOption('--challenge <hex>', 'the challenge the console printed after `login`')
     .requiredOption('--device <address>', 'the device address the console printed')

@@ -22,6 +22,7 @@ import {
 import { writeJsonConfig } from '../../hardware/index.js'
 import type { AgentStatus } from '../daemon/agent-daemon.js'
 import { parseAgentConfig } from '../daemon/config.js'
+import { ConsoleUsageError } from '../errors.js'
 import { AuditLog } from './audit-log.js'
 import {
   AUDIT_FILE,
@@ -57,7 +58,7 @@ export interface ConsoleInit {
 }
 
 /** A command group a grant names; '*' allows every group. */
-const GROUPS = { status: 'read', sensors: 'read', outbox: 'read', audit: 'read', config: 'config' } as const
+const GROUPS = { status: 'read', sensors: 'read', model: 'read', rounds: 'read', outbox: 'read', net: 'read', audit: 'read', config: 'config' } as const
 type Command = keyof typeof GROUPS
 const OPEN_COMMANDS = ['help', 'whoami', 'login', 'answer', 'exit'] as const
 const COMMANDS = [...OPEN_COMMANDS, ...(Object.keys(GROUPS) as Command[])].sort()
@@ -69,7 +70,10 @@ const HELP = [
   'answer <login>            answer the challenge',
   'status [--json]           the agent: device, state, model, samples',
   'sensors [--json]          the sensors; `sensors watch <id>` until Ctrl-C',
+  'model [--json]            the model inference runs on, its round',
+  'rounds [--json]           the last rounds and what became of them',
   'outbox [--json]           updates waiting for a receipt',
+  'net [--json]              listen addresses, peers, gateways',
   'config get <path>         a field of device.json `agent` (e.g. windowSize)',
   'config set <path> <value> change it (validated; restart needed)',
   'audit                     the last console events',
@@ -246,6 +250,19 @@ export class TechnicianConsole {
       case 'outbox':
         if (json) return this.#write(`${JSON.stringify(status.outbox)}\r\n`)
         return this.#print(`${status.outbox.pending} pending, ${status.outbox.dead} dead letters, ${status.outbox.bytes} of ${status.outbox.maxBytes} bytes`)
+      case 'model': {
+        const model = { model: status.model, round: status.modelRound, refused: status.refused }
+        if (json) return this.#write(`${JSON.stringify(model)}\r\n`)
+        return this.#print([`model    ${status.model ?? 'none yet (waiting for a settled model)'}`, `round    ${status.modelRound ?? '-'}`, ...status.refused.map((r) => `refused  ${r.model.slice(0, 18)}… ${r.reason}`)])
+      }
+      case 'rounds':
+        if (json) return this.#write(`${JSON.stringify(status.rounds)}\r\n`)
+        return this.#print(status.rounds.length === 0 ? 'no rounds yet' : status.rounds.map((r) => `${r.round.padStart(6)} ${r.status.padEnd(17)} ${r.reason ?? ''}`))
+      case 'net': {
+        const net = { peerId: status.peerId, multiaddrs: status.multiaddrs, ...status.mesh }
+        if (json) return this.#write(`${JSON.stringify(net)}\r\n`)
+        return this.#print([`peer     ${status.peerId}`, ...status.multiaddrs.map((m) => `listen   ${m}`), `peers    ${status.mesh.peers}`, `gateways ${status.mesh.gateways} connected`])
+      }
       case 'audit': {
         const entries = await this.#audit.tail(AUDIT_TAIL_LINES)
         if (json) return this.#write(`${JSON.stringify(entries)}\r\n`)
@@ -257,7 +274,7 @@ export class TechnicianConsole {
   }
 
   async #watch(id: string, json: boolean, signal: AbortSignal): Promise<void> {
-    if (!this.#c.status().sensors.some((s) => s.id === id)) throw new Error(`no sensor ${JSON.stringify(id.slice(0, 32))}; see sensors`)
+    if (!this.#c.status().sensors.some((s) => s.id === id)) throw new ConsoleUsageError('sensors watch', `no sensor ${JSON.stringify(id.slice(0, 32))}; see sensors`)
     this.#print(json ? [] : [`watching ${id}; Ctrl-C to stop`])
     while (!signal.aborted) {
       const sensor = this.#c.status().sensors.find((s) => s.id === id)
@@ -275,15 +292,15 @@ export class TechnicianConsole {
     const raw = JSON.parse(await readFile(this.#c.deviceFile, 'utf8')) as Record<string, unknown>
     const agent = structuredClone((raw.agent ?? {}) as Record<string, unknown>)
     const keys = path.split('.').filter((k) => k !== '')
-    if (keys.length === 0 || keys.some((k) => k === '__proto__' || k === 'constructor')) throw new Error('config get|set <path> [value], e.g. config get windowSize')
+    if (keys.length === 0 || keys.some((k) => k === '__proto__' || k === 'constructor')) throw new ConsoleUsageError('config', 'config get|set <path> [value], e.g. config get windowSize')
     if (op === 'get') {
       const parsed = parseAgentConfig(agent, this.#c.deviceFile) as unknown as Record<string, unknown>
       let at: unknown = parsed
       for (const k of keys) at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[k] : undefined
-      if (at === undefined) throw new Error(`agent.${path} is not a field`)
+      if (at === undefined) throw new ConsoleUsageError('config get', `agent.${path} is not a field`)
       return this.#print(`agent.${path} = ${JSON.stringify(at)}`)
     }
-    if (op !== 'set' || value.length === 0) throw new Error('config set <path> <value>')
+    if (op !== 'set' || value.length === 0) throw new ConsoleUsageError('config', 'config get <path> | config set <path> <value>')
     const text = value.join(' ')
     let parsedValue: unknown
     try {

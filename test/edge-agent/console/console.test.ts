@@ -12,7 +12,7 @@ import { promisify } from 'node:util'
 import t from 'tap'
 import { SerialPort } from 'serialport'
 import { keccak256, toHex } from 'viem'
-import { createMemorySigner } from '../../../protocols/index.js'
+import { verifyTechnicianGrant, parseTechnicianGrant } from '../../../protocols/index.js'
 import { signTechnicianGrant, type TechnicianGrant } from '../../../protocols/eip712/technician.js'
 import { openKeyStore, openFileKeyStore } from '../../../hardware/index.js'
 import { settleGenesis } from '../../../gateway/daemon/index.js'
@@ -75,7 +75,14 @@ const fileGrant = await writeGrant('grant-file', { technician: fileKey.address }
 const hsmGrant = await writeGrant('grant-hsm', { technician: hsmKey.address, devices: ['*'], commands: ['read'] })
 const expiredGrant = await writeGrant('grant-expired', { technician: fileKey.address, validFrom: now - 7200n, validUntil: now - 3600n })
 const otherFleetGrant = await writeGrant('grant-other-fleet', { technician: fileKey.address, fleet: keccak256(toHex('another fleet')) })
-const forgedGrant = await writeGrant('grant-forged', { technician: fileKey.address }, createMemorySigner())
+
+// `cw console grant` signed by a key that is not the fleet's owner (the fleet file says it is).
+const notOwnerStore = await openFileKeyStore({ kind: 'file', directory: join(dir, 'owner-keys'), password: { file: join(dir, 'tech-password') }, scrypt: TEST_SCRYPT })
+const notOwner = await notOwnerStore.generate('owner')
+await notOwnerStore.close()
+await writeFile(join(dir, 'owner-file.json'), JSON.stringify({ kind: 'file', directory: 'owner-keys', password: { file: 'tech-password' }, scrypt: TEST_SCRYPT }))
+await writeFile(join(dir, 'fleet-claimed.json'), JSON.stringify({ ...fleetFileOf(chain), owner: notOwner.address }))
+const forgedGrant = join(dir, 'grant-forged.json')
 
 interface Run {
   code: number
@@ -184,6 +191,13 @@ t.test('cw console: one command with a file key and with a SoftHSM2 key', async 
   t.equal(one.code, 0, one.stderr)
   t.match(JSON.parse(one.stdout) as unknown, { device: device.address, fleet: chain.fleet })
 
+  const net = await cw('console', '--port', pty.technician, '--grant', fileGrant, '--key-store', join(dir, 'tech-file.json'), '--key-label', 'tech', '--', 'net', '--json')
+  t.equal(net.code, 0, net.stderr)
+  t.match(JSON.parse(net.stdout) as unknown, { peerId: agent.peerId, peers: Number })
+  const badSensor = await cw('console', '--port', pty.technician, '--grant', fileGrant, '--key-store', join(dir, 'tech-file.json'), '--key-label', 'tech', '--', 'sensors', 'watch', 'nope')
+  t.equal(badSensor.code, 1)
+  t.match(badSensor.stdout, 'error: CW_CONSOLE_USAGE: sensors watch: no sensor "nope"')
+
   const hsmRun = await cw('console', '--port', pty.technician, '--grant', hsmGrant, '--key-store', join(dir, 'tech-hsm.json'), '--key-label', 'tech', '--', 'outbox', '--json')
   t.equal(hsmRun.code, 0, hsmRun.stderr)
   t.match(JSON.parse(hsmRun.stdout) as unknown, { pending: Number, dead: Number })
@@ -191,6 +205,19 @@ t.test('cw console: one command with a file key and with a SoftHSM2 key', async 
   const denied = await cw('console', '--port', pty.technician, '--grant', hsmGrant, '--key-store', join(dir, 'tech-hsm.json'), '--key-label', 'tech', '--', 'config', 'get', 'windowSize')
   t.equal(denied.code, 1, 'a read-only grant cannot use config')
   t.match(denied.stdout, 'your grant does not allow config commands')
+})
+
+t.test('cw console grant writes a signed grant; refused when the owner is wrong', async (t) => {
+  const made = await cw('console', 'grant', '--fleet', join(dir, 'fleet-claimed.json'), '--owner-key', join(dir, 'owner-file.json'), '--owner-label', 'owner', '--technician', fileKey.address, '--devices', device.address, '--commands', 'read,config', '--out', forgedGrant)
+  t.equal(made.code, 0, made.stderr)
+  t.match(made.stdout, `grant for ${fileKey.address} written`)
+  const written = JSON.parse(await readFile(forgedGrant, 'utf8')) as { grant: Record<string, string>; signature: `0x${string}` }
+  const grant = parseTechnicianGrant({ ...written.grant, validFrom: BigInt(written.grant.validFrom ?? ''), validUntil: BigInt(written.grant.validUntil ?? '') })
+  t.ok(verifyTechnicianGrant(domain, { grant, signature: written.signature }, notOwner.address), 'signed by the key the fleet file names')
+  t.equal(grant.validUntil - grant.validFrom, 8n * 3600n, 'eight hours by default')
+  const bad = await cw('console', 'grant', '--fleet', join(dir, 'fleet-claimed.json'), '--owner-key', join(dir, 'owner-file.json'), '--owner-label', 'owner', '--technician', 'nobody', '--out', join(dir, 'never.json'))
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, '--technician')
 })
 
 t.test('cw console: expired, wrong-fleet and forged grants refused with their reason', async (t) => {
