@@ -93,7 +93,7 @@ export async function runCode(o: CodeOptions): Promise<void> {
   if (o.grant === undefined || o.keyStore === undefined || o.keyLabel === undefined) throw new UsageError('cw console code needs --grant, --key-store and --key-label')
   const { line, code } = await answerFor(o.grant, o.keyStore, o.keyLabel, o.challenge, address('--device', o.device))
   if (o.json === true) console.log(toJson({ answer: line, code }))
-  else console.log(`paste this line into the console:\n${line}\none-time code (shown by the console on success): ${code}`)
+  else console.log(`paste this line into the console:\n${line}\none-time code (the console shows it when it accepts the answer): ${code}`)
 }
 
 /** A serial line with a buffer that commands read up to the next prompt. */

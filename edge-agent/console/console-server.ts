@@ -12,6 +12,7 @@ import { isAddressEqual, toHex, type Address, type Hex } from 'viem'
 import {
   BaseError,
   hashTechnicianGrant,
+  oneTimeCode,
   parseConsoleLogin,
   parseTechnicianGrant,
   verifyConsoleLogin,
@@ -367,7 +368,8 @@ export class TechnicianConsole {
     this.#failures = 0
     this.#session = { technician: grant.technician, grant }
     await this.#record('answer', 'logged in')
-    this.#print(`logged in as ${grant.technician}`)
+    // The code `cw console code` printed for this answer: the technician sees the console took theirs.
+    this.#print([`logged in as ${grant.technician}`, `one-time code ${oneTimeCode(decoded.signature)}, used`])
   }
 }
 

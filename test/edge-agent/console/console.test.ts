@@ -122,6 +122,7 @@ t.test('picocom under tmux: prompt, refused before login, one-time login, status
   await tmux.type(answer.answer)
   await tmux.sendKeys('Enter')
   await tmux.waitFor(`logged in as ${fileKey.address}`)
+  await tmux.waitFor(`one-time code ${answer.code}, used`)
   await tmux.waitFor(/^cw#/m)
 
   await tmux.type('status')
