@@ -59,7 +59,7 @@ export function registerConsole(program: Command): void {
     .requiredOption('--owner-label <label>', 'label of the owner key')
     .requiredOption('--technician <address>', "the technician key's address")
     .option('--devices <list>', "comma-separated device addresses, or '*' for every device of the fleet", '*')
-    .option('--commands <list>', "command groups: read, config, or '*'", 'read')
+    .option('--commands <list>', "command groups: read, config, maintain, or '*'", 'read')
     .option('--valid-from <unix>', 'start of validity, unix seconds (default: now)')
     .option('--valid-for <hours>', 'hours of validity', '8')
     .requiredOption('--out <file>', 'where to write the grant (JSON)')

@@ -46,6 +46,8 @@ export interface ConsoleComponents {
   owner: Address
   domain: FleetDomain
   status: () => AgentStatus
+  /** The outbox: its dead letters for `outbox`, and `outbox retry` sends the pending entries now. */
+  outbox: { deadLetters(): Promise<readonly { round: string; attestationHash: Hex; reason: string }[]>; wake(): void }
   /** device.json, for `config get/set`. */
   deviceFile: string
   dataDir: string
@@ -73,7 +75,8 @@ const HELP = [
   'sensors [--json]          the sensors; `sensors watch <id>` until Ctrl-C',
   'model [--json]            the model inference runs on, its round',
   'rounds [--json]           the last rounds and what became of them',
-  'outbox [--json]           updates waiting for a receipt',
+  'outbox [--json]           updates waiting for a receipt, dead letters',
+  'outbox retry              send the pending updates now',
   'net [--json]              listen addresses, peers, gateways',
   'config get <path>         a field of device.json `agent` (e.g. windowSize)',
   'config set <path> <value> change it (validated; restart needed)',
@@ -216,7 +219,8 @@ export class TechnicianConsole {
       await this.#record(audited, 'refused: not logged in')
       return this.#print('error: login first (login, then answer)')
     }
-    const group = GROUPS[name as Command]
+    // Sending now is maintenance, not reading: `outbox retry` needs the maintain group.
+    const group = name === 'outbox' && rest[0] === 'retry' ? 'maintain' : GROUPS[name as Command]
     if (!session.grant.commands.includes('*') && !session.grant.commands.includes(group)) {
       await this.#record(audited, `refused: grant lacks ${group}`)
       return this.#print(`error: your grant does not allow ${group} commands`)
@@ -248,9 +252,18 @@ export class TechnicianConsole {
         if (json) return this.#write(`${JSON.stringify(status.sensors)}\r\n`)
         return this.#print(status.sensors.length === 0 ? 'no sensors' : status.sensors.map((s) => `${s.id.padEnd(16)} ${s.driver.padEnd(12)} ${s.status.padEnd(10)} ${s.windows} windows`))
       }
-      case 'outbox':
-        if (json) return this.#write(`${JSON.stringify(status.outbox)}\r\n`)
-        return this.#print(`${status.outbox.pending} pending, ${status.outbox.dead} dead letters, ${status.outbox.bytes} of ${status.outbox.maxBytes} bytes`)
+      case 'outbox': {
+        if (args[0] === 'retry') {
+          this.#c.outbox.wake()
+          return this.#print(`sending ${status.outbox.pending} pending now; dead letters were refused by a gateway and are not sent again`)
+        }
+        const dead = (await this.#c.outbox.deadLetters()).map((d) => ({ round: d.round, attestationHash: d.attestationHash, reason: d.reason }))
+        if (json) return this.#write(`${JSON.stringify({ ...status.outbox, deadLetters: dead })}\r\n`)
+        return this.#print([
+          `${status.outbox.pending} pending, ${status.outbox.dead} dead letters, ${status.outbox.bytes} of ${status.outbox.maxBytes} bytes`,
+          ...dead.map((d) => `dead     round ${d.round} ${d.attestationHash.slice(0, 18)}… ${d.reason}`),
+        ])
+      }
       case 'model': {
         const model = { model: status.model, round: status.modelRound, refused: status.refused }
         if (json) return this.#write(`${JSON.stringify(model)}\r\n`)

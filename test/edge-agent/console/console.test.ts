@@ -201,7 +201,13 @@ t.test('cw console: one command with a file key and with a SoftHSM2 key', async 
 
   const hsmRun = await cw('console', '--port', pty.technician, '--grant', hsmGrant, '--key-store', join(dir, 'tech-hsm.json'), '--key-label', 'tech', '--', 'outbox', '--json')
   t.equal(hsmRun.code, 0, hsmRun.stderr)
-  t.match(JSON.parse(hsmRun.stdout) as unknown, { pending: Number, dead: Number })
+  t.match(JSON.parse(hsmRun.stdout) as unknown, { pending: Number, dead: Number, deadLetters: [] })
+  const retryDenied = await cw('console', '--port', pty.technician, '--grant', hsmGrant, '--key-store', join(dir, 'tech-hsm.json'), '--key-label', 'tech', '--', 'outbox', 'retry')
+  t.equal(retryDenied.code, 1, 'a read-only grant cannot send the outbox')
+  t.match(retryDenied.stdout, 'your grant does not allow maintain commands')
+  const retry = await cw('console', '--port', pty.technician, '--grant', fileGrant, '--key-store', join(dir, 'tech-file.json'), '--key-label', 'tech', '--', 'outbox', 'retry')
+  t.equal(retry.code, 0, retry.stderr)
+  t.match(retry.stdout, /sending \d+ pending now/)
 
   const denied = await cw('console', '--port', pty.technician, '--grant', hsmGrant, '--key-store', join(dir, 'tech-hsm.json'), '--key-label', 'tech', '--', 'config', 'get', 'windowSize')
   t.equal(denied.code, 1, 'a read-only grant cannot use config')
