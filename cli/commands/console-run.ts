@@ -164,7 +164,7 @@ export async function runConsole(command: string[], o: ConsoleOptions): Promise<
     if (command.length > 0) {
       const output = await line.run(command.join(' '), timeoutMs)
       process.stdout.write(output)
-      process.exitCode = output.startsWith('error:') ? EXIT.rejected : EXIT.ok
+      process.exitCode = /^error:/m.test(output) ? EXIT.rejected : EXIT.ok
       await line.run('exit', timeoutMs)
       return
     }

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { SerialPort } from 'serialport'
-import { isAddressEqual, toHex, type Address, type Hex } from 'viem'
+import { createPublicClient, http, isAddressEqual, keccak256, recoverAddress, toHex, type Address, type Hex } from 'viem'
 import {
   BaseError,
   hashTechnicianGrant,
@@ -35,6 +35,7 @@ import {
   PROMPT_LOCKED,
   PROMPT_OPEN,
   TERMINAL_COLUMNS,
+  SELFTEST_TIMEOUT_MS,
   WATCH_INTERVAL_MS,
 } from './constants.js'
 import { LineEditor, type LineEvent } from './line-editor.js'
@@ -46,6 +47,10 @@ export interface ConsoleComponents {
   owner: Address
   domain: FleetDomain
   status: () => AgentStatus
+  /** The device key, for `selftest` (signs a throw-away digest). */
+  signer: { address: Address; signDigest(digest: Hex): Promise<Hex> }
+  /** The fleet chain's JSON-RPC URL, for `selftest`. */
+  rpcUrl: string
   /** The outbox: its dead letters for `outbox`, and `outbox retry` sends the pending entries now. */
   outbox: { deadLetters(): Promise<readonly { round: string; attestationHash: Hex; reason: string }[]>; wake(): void }
   /** device.json, for `config get/set`. */
@@ -61,7 +66,7 @@ export interface ConsoleInit {
 }
 
 /** A command group a grant names; '*' allows every group. */
-const GROUPS = { status: 'read', sensors: 'read', model: 'read', rounds: 'read', outbox: 'read', net: 'read', audit: 'read', config: 'config' } as const
+const GROUPS = { status: 'read', sensors: 'read', model: 'read', rounds: 'read', outbox: 'read', net: 'read', selftest: 'read', audit: 'read', config: 'config' } as const
 type Command = keyof typeof GROUPS
 const OPEN_COMMANDS = ['help', 'whoami', 'login', 'answer', 'exit'] as const
 const COMMANDS = [...OPEN_COMMANDS, ...(Object.keys(GROUPS) as Command[])].sort()
@@ -80,6 +85,7 @@ const HELP = [
   'net [--json]              listen addresses, peers, gateways',
   'config get <path>         a field of device.json `agent` (e.g. windowSize)',
   'config set <path> <value> change it (validated; restart needed)',
+  'selftest [--json]         key, sensors, model, chain, mesh: PASS or FAIL',
   'audit                     the last console events',
   'exit                      log out',
 ]
@@ -277,6 +283,13 @@ export class TechnicianConsole {
         if (json) return this.#write(`${JSON.stringify(net)}\r\n`)
         return this.#print([`peer     ${status.peerId}`, ...status.multiaddrs.map((m) => `listen   ${m}`), `peers    ${status.mesh.peers}`, `gateways ${status.mesh.gateways} connected`])
       }
+      case 'selftest': {
+        const checks = await this.#selftest(status, signal)
+        if (json) return this.#write(`${JSON.stringify(checks)}\r\n`)
+        this.#print(checks.map((c) => `${c.ok ? 'PASS' : 'FAIL'} ${c.check.padEnd(10)} ${c.detail}`))
+        if (checks.some((c) => !c.ok)) throw new ConsoleUsageError('selftest', `${checks.filter((c) => !c.ok).length} of ${checks.length} checks failed`)
+        return
+      }
       case 'audit': {
         const entries = await this.#audit.tail(AUDIT_TAIL_LINES)
         if (json) return this.#write(`${JSON.stringify(entries)}\r\n`)
@@ -285,6 +298,43 @@ export class TechnicianConsole {
       case 'config':
         return this.#config(args)
     }
+  }
+
+  async #selftest(status: AgentStatus, signal: AbortSignal): Promise<{ check: string; ok: boolean; detail: string }[]> {
+    const checks: { check: string; ok: boolean; detail: string }[] = []
+    const check = async (name: string, run: () => Promise<string>): Promise<void> => {
+      try {
+        checks.push({ check: name, ok: true, detail: await run() })
+      } catch (err) {
+        checks.push({ check: name, ok: false, detail: errorText(err).slice(0, 60) })
+      }
+    }
+    await check('key', async () => {
+      const digest = keccak256(toHex(`selftest ${this.#now}`))
+      const recovered = await recoverAddress({ hash: digest, signature: await this.#c.signer.signDigest(digest) })
+      if (!isAddressEqual(recovered, this.#c.signer.address)) throw new Error(`signature recovers ${recovered}`)
+      return 'signs and verifies'
+    })
+    await check('sensors', async () => {
+      const bad = status.sensors.filter((s) => s.status === 'failed' || s.status === 'disconnected')
+      if (status.sensors.length === 0) throw new Error('no sensors')
+      if (bad.length > 0) throw new Error(`${bad.map((s) => s.id).join(', ')} ${bad[0]?.status ?? ''}`)
+      return `${status.sensors.length} open`
+    })
+    await check('model', async () => {
+      if (status.model === null) throw new Error('no settled model loaded yet')
+      return `${status.model.slice(0, 18)}… loaded`
+    })
+    await check('chain', async () => {
+      const client = createPublicClient({ transport: http(this.#c.rpcUrl, { retryCount: 0, timeout: SELFTEST_TIMEOUT_MS }) })
+      signal.throwIfAborted()
+      return `block ${await client.getBlockNumber()}`
+    })
+    await check('mesh', async () => {
+      if (status.mesh.peers === 0) throw new Error('no peers connected')
+      return `${status.mesh.peers} peers, ${status.mesh.gateways} gateways`
+    })
+    return checks
   }
 
   async #watch(id: string, json: boolean, signal: AbortSignal): Promise<void> {

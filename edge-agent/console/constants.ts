@@ -22,3 +22,5 @@ export const AUDIT_TAIL_LINES = 20
 export const DEFAULT_CONSOLE_BAUD = 115_200
 export const PROMPT_LOCKED = 'cw> '
 export const PROMPT_OPEN = 'cw# '
+/** How long `selftest` waits for the chain. */
+export const SELFTEST_TIMEOUT_MS = 5_000

@@ -713,7 +713,7 @@ async function open(agent: AgentBundle, logger: Logger, closers: (() => Promise<
 
   pipeline.start({ skip: new Set(state.data.endedSensors) })
 
-  const consoleComponents = { device: bundle.device, fleet: fleet.fleet, owner: fleet.owner, domain: fleet.domain, status, outbox, deviceFile: file, dataDir, logger }
+  const consoleComponents = { device: bundle.device, fleet: fleet.fleet, owner: fleet.owner, domain: fleet.domain, status, outbox, signer, rpcUrl: fleet.chain.rpcUrl as string, deviceFile: file, dataDir, logger }
   const stopConsole = await startTechnicianConsole(consoleComponents, config.console)
   closers.push(stopConsole)
 

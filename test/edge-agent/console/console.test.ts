@@ -195,6 +195,11 @@ t.test('cw console: one command with a file key and with a SoftHSM2 key', async 
   const net = await cw('console', '--port', pty.technician, '--grant', fileGrant, '--key-store', join(dir, 'tech-file.json'), '--key-label', 'tech', '--', 'net', '--json')
   t.equal(net.code, 0, net.stderr)
   t.match(JSON.parse(net.stdout) as unknown, { peerId: agent.peerId, peers: Number })
+  const selftest = await cw('console', '--port', pty.technician, '--grant', fileGrant, '--key-store', join(dir, 'tech-file.json'), '--key-label', 'tech', '--', 'selftest', '--json')
+  const checks = JSON.parse(selftest.stdout) as { check: string; ok: boolean; detail: string }[]
+  t.same(checks.map((c) => c.check), ['key', 'sensors', 'model', 'chain', 'mesh'])
+  t.match(checks, [{ ok: true, detail: 'signs and verifies' }, { ok: true }, { ok: false, detail: 'no settled model loaded yet' }, { ok: true, detail: /^block \d+/ }, { ok: true }])
+  t.equal(selftest.code, 0, 'with --json the checks are the answer')
   const badSensor = await cw('console', '--port', pty.technician, '--grant', fileGrant, '--key-store', join(dir, 'tech-file.json'), '--key-label', 'tech', '--', 'sensors', 'watch', 'nope')
   t.equal(badSensor.code, 1)
   t.match(badSensor.stdout, 'error: CW_CONSOLE_USAGE: sensors watch: no sensor "nope"')
