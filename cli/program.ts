@@ -6,6 +6,7 @@ import { BaseError, InvalidArgumentError } from '../protocols/errors.js'
 import { registerAgent } from './commands/agent.js'
 import { registerAudit } from './commands/audit.js'
 import { registerChain } from './commands/chain.js'
+import { registerConsole } from './commands/console.js'
 import { registerDecode } from './commands/decode.js'
 import { registerDevice } from './commands/device.js'
 import { registerFleet } from './commands/fleet.js'
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerGateway(program)
   registerDemo(program)
   registerAgent(program)
+  registerConsole(program)
   const override = (command: Command): void => {
     command.exitOverride()
     for (const sub of command.commands) override(sub)

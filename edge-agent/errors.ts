@@ -68,3 +68,14 @@ export class AgentStatusMissingError extends BaseError {
     super(`no agent status at ${file}: the agent has not run with this configuration`, { ...options, details: { file, ...options.details } })
   }
 }
+
+// --- technician console (edge-agent/console) ----------------------------------------------------
+
+/** A console command's arguments are wrong (a missing path, an unknown sensor…); the console goes on. */
+export class ConsoleUsageError extends BaseError {
+  static override readonly code = 'CW_CONSOLE_USAGE'
+  override name = 'ConsoleUsageError'
+  constructor(command: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`${command}: ${problem}`, { ...options, details: { command, ...options.details } })
+  }
+}

@@ -32,6 +32,7 @@ import {
 import { createMeshNode, type MeshNode } from '../../protocols/mesh/index.js'
 import { certificateOf, createEngine, loadTransportKey, openKeyStore, writeJsonConfig, type KeySigner, type KeyStore } from '../../hardware/index.js'
 import { LevelBlobStore } from '../../hardware/storage/index.js'
+import { startTechnicianConsole } from '../console/index.js'
 import { SampleStore, type Sample, type StoredSample } from '../dataset/index.js'
 import { OutboxFullError } from '../errors.js'
 import { Outbox, type DeadLetter, type OutboxEntry, type OutboxSend } from '../outbox/index.js'
@@ -711,6 +712,10 @@ async function open(agent: AgentBundle, logger: Logger, closers: (() => Promise<
   void redial()
 
   pipeline.start({ skip: new Set(state.data.endedSensors) })
+
+  const consoleComponents = { device: bundle.device, fleet: fleet.fleet, owner: fleet.owner, domain: fleet.domain, status, outbox, signer, rpcUrl: fleet.chain.rpcUrl as string, deviceFile: file, dataDir, logger }
+  const stopConsole = await startTechnicianConsole(consoleComponents, config.console)
+  closers.push(stopConsole)
 
   runState = idleState()
   const statusInterval = setInterval(() => void writeStatus(), config.statusIntervalMs)

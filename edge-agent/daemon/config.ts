@@ -73,6 +73,14 @@ export const agentConfigSchema = z.strictObject({
     .prefault({}),
   rollbackMargin: z.number().min(0).max(1).default(DEFAULT_ROLLBACK_MARGIN).describe('a settled model scoring this much worse than the current one on the device’s validation split is refused'),
   validationFraction: z.number().min(0).lt(1).default(DEFAULT_VALIDATION_FRACTION).describe('share of labelled samples held out for validation'),
+  console: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('serve the technician console on this port'),
+      path: z.string().min(1).max(4096).describe('serial port of the console: /dev/ttyS0 (UART), /dev/ttyGS0 (USB gadget), /dev/ttyUSB0'),
+      baudRate: z.number().int().min(50).max(4_000_000).default(115_200).describe('baud rate of the console port'),
+    })
+    .optional()
+    .describe('the field technician’s serial console (edge-agent/console); absent: none'),
   statusIntervalMs: z.number().int().min(100).max(600_000).default(DEFAULT_STATUS_INTERVAL_MS).describe('status.json is rewritten at least this often'),
 })
 
