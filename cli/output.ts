@@ -13,6 +13,8 @@ export const EXIT = {
   io: 3,
   /** A bulk run finished with some items done and others refused (each reported). */
   partial: 4,
+  /** A failure no folder typed (`CW_UNEXPECTED`): a bug to report, with `--verbose` output. */
+  unexpected: 5,
 } as const
 
 /** JSON with bigints as decimal strings and bytes as 0x-hex. */

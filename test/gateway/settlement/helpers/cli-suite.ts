@@ -240,6 +240,21 @@ export async function cliChainSuite(t: Tap, name: BackendName): Promise<void> {
     t.match(literal.stderr, /CW_CONFIG.*password/, 'a key-store file with a password written into it is refused, naming the field')
   })
 
+  await t.test('cw rewards claim paid by an account without ether: one error line with a CW_CHAIN_ code, the whole error only with --verbose', async (t) => {
+    const brokeKey: Hex = `0x${'6b'.repeat(32)}`
+    await writeFile(join(keyDir, 'broke.json'), JSON.stringify(await encryptKeystoreV3({ privateKey: hexToBytes(brokeKey), password: PASSWORD, scrypt: FAST_SCRYPT })))
+    const args = ['rewards', 'claim', '--device', d2, '--fleet', honest.fleetFile, '--records', blobs, '--key-store', keyStoreFile, '--key-label', 'broke']
+    const [plain, verbose] = await Promise.all([cw(...args), cw(...args, '--verbose')])
+    t.equal(plain.code, 1, plain.stderr)
+    const lines = plain.stderr.trim().split('\n')
+    t.equal(lines.length, 1, 'one line')
+    t.match(lines[0], /^error CW_CHAIN_INSUFFICIENT_FUNDS: the sending account cannot pay for gas: .*funds/i)
+    t.equal(verbose.code, 1)
+    t.ok(verbose.stderr.startsWith(lines[0] ?? '-'), '--verbose starts with the same line')
+    t.ok(verbose.stderr.split('\n').length > 10, '--verbose adds the whole error')
+    t.equal(await balance(honest.contracts, d2), 0n, 'nothing was claimed')
+  })
+
   await t.test('cw audit round --fleet: passes on honest rounds, names the item when the record is tampered after settlement', async (t) => {
     for (const r of rounds) {
       const res = await cw('audit', 'round', r.round.toString(), '--fleet', honest.fleetFile, '--blobs', blobs, '--json')
