@@ -19,3 +19,12 @@ export class IoError extends BaseError {
     super(problem, options)
   }
 }
+
+/** Options that do not fit together or a value of the wrong form (exit code 2); the message names the option. */
+export class CliUsageError extends BaseError {
+  static override readonly code = 'CW_USAGE'
+  override name = 'CliUsageError'
+  constructor(problem: string, options: BaseErrorOptions = {}) {
+    super(problem, options)
+  }
+}

@@ -13,7 +13,8 @@ import { registerFleet } from './commands/fleet.js'
 import { registerRewards } from './commands/rewards.js'
 import { registerDemo } from './commands/demo.js'
 import { registerGateway } from './commands/gateway.js'
-import { IoError, UnexpectedError } from './errors.js'
+import { registerKey } from './commands/key.js'
+import { CliUsageError, IoError, UnexpectedError } from './errors.js'
 import { EXIT, printError } from './output.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerGateway(program)
   registerDemo(program)
   registerAgent(program)
+  registerKey(program)
   const override = (command: Command): void => {
     command.exitOverride()
     for (const sub of command.commands) override(sub)
@@ -68,6 +70,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 // chain module is loaded only when an error needs it.
 async function typeError(err: unknown): Promise<BaseError> {
   if (err instanceof BaseError) return err
+  if (err instanceof UsageError) return new CliUsageError(err.message, { cause: err })
   if (isSystemError(err)) return new IoError((err as Error).message, { cause: err, details: { code: (err as NodeJS.ErrnoException).code } })
   const { toChainError } = await import('../hardware/chain/to-chain-error.js')
   return toChainError(err) ?? new UnexpectedError(err instanceof Error ? err.message : String(err), { cause: err })

@@ -353,6 +353,15 @@ export class InsufficientFundsError extends BaseError {
   }
 }
 
+/** `cw chain fund` against a node that is not a development chain (it has no `hardhat_setBalance`/`anvil_setBalance`). */
+export class NotDevelopmentChainError extends BaseError {
+  static override readonly code = 'CW_CHAIN_NOT_DEVELOPMENT'
+  override name = 'NotDevelopmentChainError'
+  constructor(url: string, options: BaseErrorOptions = {}) {
+    super(`${url} is not a development chain (it sets no balances): send ether to the address from a funded account instead`, { ...options, details: { url } })
+  }
+}
+
 /** A JSON-RPC request the node answered with an error that no other class names; viem's short message and details. */
 export class ChainRequestError extends BaseError {
   static override readonly code = 'CW_CHAIN_REQUEST'

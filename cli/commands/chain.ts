@@ -42,4 +42,15 @@ export function registerChain(program: Command): void {
       await served.close()
       await embedded.close()
     })
+  chain
+    .command('fund')
+    .description('give an address ether for gas on a development chain (cw chain serve, hardhat node, anvil); a real chain is refused')
+    .argument('<address>', 'the account to fund: the owner, a gateway, or a device that pays for its own claim')
+    .option('--rpc-url <url>', 'the chain\'s JSON-RPC endpoint', 'http://127.0.0.1:8545')
+    .option('--amount <ether>', 'ether to add to its balance', '10')
+    .option('--json', 'print the result as JSON')
+    .action(async (to: string, options: { rpcUrl: string; amount: string; json?: boolean }) => {
+      const { fund } = await import('./chain-fund-run.js')
+      await fund(address('<address>', to), options)
+    })
 }

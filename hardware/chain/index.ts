@@ -6,6 +6,7 @@ export { chainConfigSchema, connectChain, parseChainConfig, type ChainConfig, ty
 export { startEmbeddedChain, type EmbeddedChain, type StartEmbeddedChainParameters } from './embedded-chain.js'
 export { signerToAccount, type SignerToAccountParameters } from './signer-account.js'
 export { toChainError } from './to-chain-error.js'
+export { fundAccount, type FundAccountParameters, type FundAccountReturnType } from './fund-account.js'
 export { CONTRACT_ERRORS, contractErrorsAbi, decodeContractError, decodeRevertData } from './decode-contract-error.js'
 export { deployAndConfirm, walletFor, writeAndConfirm, type DeployParameters, type WriteParameters } from './send-transaction.js'
 export { waitForConfirmations, type WaitForConfirmationsParameters } from './wait-for-confirmations.js'

@@ -23,10 +23,11 @@ export function toChainError(err: unknown): BaseError | undefined {
   const decoded = decodeContractError(err)
   if (decoded instanceof BaseError) return decoded
   const details = oneLine(err.details ?? '')
-  const problem = details === '' || err.shortMessage.includes(details) ? oneLine(err.shortMessage) : `${oneLine(err.shortMessage)}: ${details}`
+  const short = oneLine(err.shortMessage).replace(/\.$/, '')
+  const problem = details === '' || short.includes(details) ? short : `${short}: ${details}`
   const viem = { viemError: err.name, ...(details === '' ? {} : { viemDetails: details }) }
   const funds = err.walk((e) => e instanceof ViemInsufficientFundsError || (e instanceof ViemBaseError && NOT_ENOUGH_FUNDS.test(e.details ?? '')))
-  if (funds !== null || NOT_ENOUGH_FUNDS.test(details)) return new InsufficientFundsError(details === '' ? oneLine(err.shortMessage) : details, { cause: err, details: viem })
+  if (funds !== null || NOT_ENOUGH_FUNDS.test(details)) return new InsufficientFundsError(details === '' ? short : details, { cause: err, details: viem })
   if (err.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError || e instanceof SocketClosedError) !== null) {
     return new ChainUnavailableError(`a JSON-RPC request (${problem})`, { cause: err, details: viem })
   }
