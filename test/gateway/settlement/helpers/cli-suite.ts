@@ -267,6 +267,20 @@ export async function cliChainSuite(t: Tap, name: BackendName): Promise<void> {
     const rpcOverride = await cw('audit', 'round', '1', '--fleet', honest.fleetFile, '--rpc', url, '--blobs', blobs, '--json')
     t.equal(rpcOverride.code, 0, '--rpc overrides the fleet file')
 
+    // Round 0 is the genesis document; a round not settled yet has its own exit code (6), not tampering's (1).
+    const [genesisAudit, genesisText, notSettled, unsettledText] = await Promise.all([
+      cw('audit', 'round', '0', '--fleet', honest.fleetFile, '--blobs', blobs, '--json'),
+      cw('audit', 'round', '0', '--fleet', honest.fleetFile, '--blobs', blobs),
+      cw('audit', 'round', '9', '--fleet', honest.fleetFile, '--blobs', blobs, '--json'),
+      cw('audit', 'round', '9', '--fleet', honest.fleetFile, '--blobs', blobs),
+    ])
+    t.equal(genesisAudit.code, 0, genesisAudit.stderr)
+    t.match(JSON.parse(genesisAudit.stdout), { ok: true, kind: 'genesis', settled: true, items: [{ item: 'chain: settled', ok: true }, { item: 'genesis document', ok: true }, { item: 'round number', ok: true }, { item: 'chain: record hash', ok: true }, { item: 'chain: fleet', ok: true }, { item: 'chain: new model', ok: true }] })
+    t.match(genesisText.stdout, /round 0 \(genesis: the fleet's initial model 0x[0-9a-f]{64}\): every item matches/)
+    t.equal(notSettled.code, 6, 'not settled: exit 6')
+    t.match(JSON.parse(notSettled.stdout), { ok: false, kind: 'round', settled: false, items: [{ item: 'chain: settled', ok: false }] })
+    t.match(unsettledText.stdout, /UNSETTLED\s+chain: settled: .*\nround 9: not settled on chain \(yet\)/)
+
     // The record is rewritten in place after settlement: a contribution's reward doubled.
     const r1 = rounds[0] as FinishedRound
     const record = records[0] as RoundRecord
@@ -293,8 +307,8 @@ export async function cliChainSuite(t: Tap, name: BackendName): Promise<void> {
     await writeFile(file, r1.recordBytes)
 
     const [unsettled, rpcAlone] = await Promise.all([cw('audit', 'round', '9', '--fleet', honest.fleetFile, '--blobs', blobs), cw('audit', 'round', '1', '--blobs', blobs, '--rpc', url)])
-    t.equal(unsettled.code, 1)
-    t.match(unsettled.stdout, /MISMATCH {2}chain: settled: round 9 is not settled/)
+    t.equal(unsettled.code, 6, 'not settled is exit 6, not a mismatch')
+    t.match(unsettled.stdout, /UNSETTLED {2}chain: settled: round 9 is not settled/)
     t.equal(rpcAlone.code, 2, '--rpc without --fleet')
   })
 
