@@ -13,6 +13,10 @@ export const EXIT = {
   io: 3,
   /** A bulk run finished with some items done and others refused (each reported). */
   partial: 4,
+  /** A failure no folder typed (`CW_UNEXPECTED`): a bug to report, with `--verbose` output. */
+  unexpected: 5,
+  /** `cw audit round`: the round is not settled on chain (yet); nothing found tampered. */
+  unsettled: 6,
 } as const
 
 /** JSON with bigints as decimal strings and bytes as 0x-hex. */

@@ -344,6 +344,33 @@ export class EmbeddedChainError extends BaseError {
   }
 }
 
+/** The sending account holds too little ether for the transaction's gas (and value). */
+export class InsufficientFundsError extends BaseError {
+  static override readonly code = 'CW_CHAIN_INSUFFICIENT_FUNDS'
+  override name = 'InsufficientFundsError'
+  constructor(problem: string, options: BaseErrorOptions = {}) {
+    super(`the sending account cannot pay for gas: ${problem}`, options)
+  }
+}
+
+/** `cw chain fund` against a node that is not a development chain (it has no `hardhat_setBalance`/`anvil_setBalance`). */
+export class NotDevelopmentChainError extends BaseError {
+  static override readonly code = 'CW_CHAIN_NOT_DEVELOPMENT'
+  override name = 'NotDevelopmentChainError'
+  constructor(url: string, options: BaseErrorOptions = {}) {
+    super(`${url} is not a development chain (it sets no balances): send ether to the address from a funded account instead`, { ...options, details: { url } })
+  }
+}
+
+/** A JSON-RPC request the node answered with an error that no other class names; viem's short message and details. */
+export class ChainRequestError extends BaseError {
+  static override readonly code = 'CW_CHAIN_REQUEST'
+  override name = 'ChainRequestError'
+  constructor(problem: string, options: BaseErrorOptions = {}) {
+    super(`chain request failed: ${problem}`, options)
+  }
+}
+
 /** A contract call reverted with a custom error; the subclasses below name each one. */
 export class ContractRevertError extends BaseError {
   static override readonly code: string = 'CW_CONTRACT_REVERT'

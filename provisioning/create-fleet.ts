@@ -67,6 +67,11 @@ const normaliseGateways = (gateways: CreateFleetParameters['gateways'] = []): { 
     seen.add(address)
     for (const [j, m] of entry.multiaddrs.entries())
       if (!multiaddrTextSchema.safeParse(m).success) throw new FleetSetupError(`gateways.${i}.multiaddrs.${j}`, `${JSON.stringify(m)} is not a multiaddr`)
+      else if (!/\/p2p\/[^/]+/.test(m))
+        throw new FleetSetupError(
+          `gateways.${i}.multiaddrs.${j}`,
+          `${JSON.stringify(m)} has no /p2p/<peer id>, and agents dial only addresses that name the peer: append the gateway's peer id (${m}/p2p/<peer id>)`,
+        )
     return { address, multiaddrs: entry.multiaddrs }
   })
 }

@@ -22,16 +22,22 @@ export interface StatusOptions {
 
 const ago = (ms: number): string => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s ago` : `${Math.round(ms / 1000)} s ago`)
 
+// Older status files have no `malformed`; a sensor with none shows nothing more.
+const malformedText = (malformed: Record<string, number> | undefined): string => {
+  const kinds = Object.entries(malformed ?? {})
+  return kinds.length === 0 ? '' : `, malformed: ${kinds.map(([kind, n]) => `${kind} ${n}`).join(', ')}`
+}
+
 function printStatus(s: AgentStatus, running: boolean, ageMs: number): void {
   console.log(`agent    ${s.device}  fleet ${s.fleet}`)
   console.log(`state    ${s.state}${running ? '' : ' (not running)'}  pid ${s.pid}  updated ${ago(ageMs)}`)
-  console.log(`peer     ${s.peerId}  peers ${s.mesh.peers}  gateways ${s.mesh.gateways}`)
+  console.log(`peer     ${s.peerId}  peers ${s.mesh.peers}  ${s.mesh.gateways === 0 ? 'no gateway announcement seen yet' : `gateways ${s.mesh.gateways} (announcing, connected)`}`)
   console.log(`model    ${s.model ?? '–'}${s.modelRound === null ? '' : `  (settled in round ${s.modelRound})`}`)
   const classes = Object.entries(s.dataset.classes).map(([label, n]) => `${label}:${n}`)
   console.log(`dataset  ${s.dataset.samples} samples, ${s.dataset.bytes} of ${s.dataset.maxBytes} bytes${classes.length === 0 ? '' : `  ${classes.join(' ')}`}${s.dataset.unlabelled > 0 ? `  unlabelled ${s.dataset.unlabelled}` : ''}`)
   console.log(`infer    ${s.inference.runs} runs, ${s.inference.skipped} skipped, ${s.inference.attestations} attestations${s.inference.last === null ? '' : `  last: ${s.inference.last.class ?? s.inference.last.value}`}`)
   console.log(`outbox   ${s.outbox.pending} pending, ${s.outbox.dead} rejected, ${s.outbox.bytes} of ${s.outbox.maxBytes} bytes`)
-  for (const sensor of s.sensors) console.log(`sensor   ${sensor.id} (${sensor.driver}) ${sensor.status}  ${sensor.windows} windows, ${sensor.dropped} dropped, ${sensor.errors} errors`)
+  for (const sensor of s.sensors) console.log(`sensor   ${sensor.id} (${sensor.driver}) ${sensor.status}  ${sensor.windows} windows, ${sensor.dropped} dropped, ${sensor.errors} errors${malformedText(sensor.malformed)}`)
   for (const r of s.refused) console.log(`refused  ${r.model}  ${r.reason}${r.detail === undefined ? '' : ` (${r.detail})`}`)
   for (const r of s.rounds) console.log(`round ${r.round.padStart(3)}  ${r.status.padEnd(16)}${r.samples === undefined ? '' : ` ${r.samples} samples`}${r.reason === undefined ? '' : `  ${r.reason}`}`)
 }

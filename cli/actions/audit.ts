@@ -10,6 +10,7 @@ import { createPublicClient, http, type Hex } from 'viem'
 import { auditRound, contentId, readRoundSettlement, type AuditItem, type AuditReport, type RoundSettlementOnChain } from '../../protocols/index.js'
 import { readFleetFile } from '../../hardware/index.js'
 import { RPC_TIMEOUT_MS } from '../../gateway/settlement/index.js'
+import { GENESIS_RECORD_KIND } from '../../gateway/daemon/constants.js'
 import { EXIT, toJson } from '../output.js'
 import { HASH, readBlob } from '../commands/blob-directory.js'
 import { UsageError } from '../usage-error.js'
@@ -45,6 +46,34 @@ function chainItems(report: AuditReport, recordHash: Hex, onChain: RoundSettleme
   return items
 }
 
+/** The genesis document settled as round 0 (the fleet's initial model), or undefined when the bytes are not one. */
+function genesisOf(bytes: Uint8Array): { fleet: string; round: string; model: string } | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+  } catch {
+    return undefined
+  }
+  if (typeof value !== 'object' || value === null || (value as { kind?: unknown }).kind !== GENESIS_RECORD_KIND) return undefined
+  const { fleet, round, model } = value as Record<string, unknown>
+  return { fleet: String(fleet), round: String(round), model: String(model) }
+}
+
+/** Items for a genesis document: its own fields, and with a settlement, the settled values. */
+function genesisItems(doc: { fleet: string; round: string; model: string }, recordHash: Hex, round: bigint, onChain: RoundSettlementOnChain | undefined): AuditItem[] {
+  const items: AuditItem[] = [
+    { item: 'genesis document', ok: HASH.test(doc.model) && HASH.test(doc.fleet), detail: `initial model ${doc.model} of fleet ${doc.fleet}` },
+    { item: 'round number', ok: doc.round === round.toString(), detail: `genesis is round ${doc.round}` },
+  ]
+  if (onChain !== undefined)
+    items.push(
+      { item: 'chain: record hash', ok: same(recordHash, onChain.recordHash), detail: `audited document ${recordHash}, settled ${onChain.recordHash}` },
+      { item: 'chain: fleet', ok: same(doc.fleet, onChain.fleet), detail: `recorded ${doc.fleet}, settled ${onChain.fleet}` },
+      { item: 'chain: new model', ok: same(doc.model, onChain.newModel), detail: `initial model ${doc.model}, settled ${onChain.newModel}` },
+    )
+  return items
+}
+
 export async function auditRoundCommand(n: string, options: AuditOptions): Promise<void> {
   if (!/^\d{1,20}$/.test(n) || BigInt(n) >= 2n ** 64n) throw new UsageError(`round ${JSON.stringify(n)} is not a uint64`)
   if (options.fleet === undefined && options.record === undefined) throw new UsageError('name the record: --record <file|hash>, or --fleet <fleet.json> to take it from the chain')
@@ -77,7 +106,11 @@ export async function auditRoundCommand(n: string, options: AuditOptions): Promi
     }
   }
   let recordHash: Hex | undefined
-  if (recordBytes !== undefined) {
+  const genesis = recordBytes === undefined ? undefined : genesisOf(recordBytes)
+  if (recordBytes !== undefined && genesis !== undefined) {
+    recordHash = contentId(recordBytes)
+    items.push(...genesisItems(genesis, recordHash, round, onChain))
+  } else if (recordBytes !== undefined) {
     const report = await auditRound(recordBytes, (hash) => readBlob(options.blobs, hash))
     recordHash = report.recordHash
     items.push(...report.items)
@@ -85,10 +118,14 @@ export async function auditRoundCommand(n: string, options: AuditOptions): Promi
     if (onChain !== undefined) items.push(...chainItems(report, contentId(recordBytes), onChain))
   }
   const ok = items.length > 0 && items.every((i) => i.ok)
-  if (options.json === true) console.log(toJson({ ok, round, recordHash: recordHash ?? null, ...(onChain === undefined ? {} : { settlement: onChain }), items }))
+  // Not settled (yet) is not tampering: its own exit code when nothing else mismatches.
+  const unsettled = !ok && items.every((i) => i.ok || i.item === 'chain: settled')
+  const kind = genesis === undefined ? 'round' : 'genesis'
+  if (options.json === true) console.log(toJson({ ok, round, kind, settled: options.fleet === undefined ? null : onChain !== undefined, recordHash: recordHash ?? null, ...(onChain === undefined ? {} : { settlement: onChain }), items }))
   else {
-    for (const i of items) console.log(`${i.ok ? 'match   ' : 'MISMATCH'}  ${i.item}: ${i.detail}`)
-    console.log(ok ? `round ${n}: every item matches (record ${recordHash})` : `round ${n}: ${items.filter((i) => !i.ok).length} item(s) do not match`)
+    for (const i of items) console.log(`${i.ok ? 'match   ' : i.item === 'chain: settled' ? 'UNSETTLED' : 'MISMATCH'}  ${i.item}: ${i.detail}`)
+    const what = kind === 'genesis' ? `round ${n} (genesis: the fleet's initial model ${genesis?.model})` : `round ${n}`
+    console.log(ok ? `${what}: every item matches (record ${recordHash})` : unsettled ? `${what}: not settled on chain (yet)` : `${what}: ${items.filter((i) => !i.ok).length} item(s) do not match`)
   }
-  if (!ok) process.exitCode = EXIT.rejected
+  if (!ok) process.exitCode = unsettled ? EXIT.unsettled : EXIT.rejected
 }

@@ -2,6 +2,7 @@
 // one machine without installing a node. A real deployment points fleet.json at a real node.
 import type { Command } from 'commander'
 import type * as Actions from '../actions/chain.js'
+import { address } from '../arguments.js'
 
 // The implementation, and all it imports, loads when one of these commands runs.
 const actions = (): Promise<typeof Actions> => import('../actions/chain.js')
@@ -18,4 +19,15 @@ export function registerChain(program: Command): void {
     .option('--fund <address...>', 'accounts funded at genesis (new chains only)', [])
     .option('--json', 'print the endpoint as JSON')
     .action(async (...args: Parameters<typeof Actions.chainServeCommand>) => (await actions()).chainServeCommand(...args))
+  chain
+    .command('fund')
+    .description('give an address ether for gas on a development chain (cw chain serve, hardhat node, anvil); a real chain is refused')
+    .argument('<address>', 'the account to fund: the owner, a gateway, or a device that pays for its own claim')
+    .option('--rpc-url <url>', 'the chain\'s JSON-RPC endpoint', 'http://127.0.0.1:8545')
+    .option('--amount <ether>', 'ether to add to its balance', '10')
+    .option('--json', 'print the result as JSON')
+    .action(async (to: string, options: { rpcUrl: string; amount: string; json?: boolean }) => {
+      const { fund } = await import('./chain-fund-run.js')
+      await fund(address('<address>', to), options)
+    })
 }

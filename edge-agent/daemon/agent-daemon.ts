@@ -13,9 +13,10 @@ import { mkdir } from 'node:fs/promises'
 import { freemem } from 'node:os'
 import { join } from 'node:path'
 import type { PeerId } from '@libp2p/interface'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { Level } from 'level'
 import { pino, type Logger } from 'pino'
+import { bootstrapTargets } from './bootstrap-targets.js'
 import { isAddressEqual, type Address, type Hex } from 'viem'
 import {
   BaseError,
@@ -196,15 +197,7 @@ async function open(agent: AgentBundle, logger: Logger, closers: (() => Promise<
 
   // --- mesh ------------------------------------------------------------------------------------------
   const gateways = fleet.gateways.map((g) => g.address)
-  const dialTargets: Multiaddr[] = []
-  for (const text of [...bundle.bootstrap, ...fleet.gateways.flatMap((g) => g.multiaddrs)]) {
-    try {
-      const ma = multiaddr(text)
-      if (ma.getComponents().some((c) => c.name === 'p2p') && !dialTargets.some((d) => d.equals(ma))) dialTargets.push(ma)
-    } catch (err) {
-      throw new ConfigError(file, 'bootstrap', `${text} is not a multiaddr (${errorText(err)})`, { cause: err })
-    }
-  }
+  const dialTargets = bootstrapTargets({ file, addresses: [...bundle.bootstrap, ...fleet.gateways.flatMap((g) => g.multiaddrs)], logger: logger.child({ component: 'agent:bootstrap' }) })
   const mesh: MeshNode = await createMeshNode({
     role: 'agent',
     privateKey,

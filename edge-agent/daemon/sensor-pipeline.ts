@@ -42,7 +42,12 @@ export interface SensorState {
   windows: number
   dropped: number
   errors: number
+  /** Input the driver refused, by kind (`garbage`, `wrongFieldCount`, `badChecksum`, …); only kinds seen. */
+  malformed: Record<string, number>
 }
+
+// The counters a driver keeps for input it refused (the serial-line driver's: framing, then parsing).
+const MALFORMED_COUNTERS = ['garbage', 'overlong', 'partial', 'nonNumeric', 'wrongFieldCount', 'missingKey', 'badChecksum', 'missingChecksum', 'malformed'] as const
 
 /** Text of a label channel value: integers as integers (`3`, not `3.0`). */
 export function labelText(value: number): string | undefined {
@@ -94,7 +99,7 @@ export class SensorPipeline {
     this.#log = parameters.logger.child({ component: 'agent:sensors' })
     for (const config of parameters.sensors) {
       const sensor = createSensor(resolveSensorConfig(config, parameters.baseDir), { logger: parameters.logger })
-      this.#running.push({ sensor, state: { id: sensor.id, driver: sensor.driver, status: 'closed', windows: 0, dropped: 0, errors: 0 }, loop: Promise.resolve() })
+      this.#running.push({ sensor, state: { id: sensor.id, driver: sensor.driver, status: 'closed', windows: 0, dropped: 0, errors: 0, malformed: {} }, loop: Promise.resolve() })
     }
   }
 
@@ -113,8 +118,17 @@ export class SensorPipeline {
     }
   }
 
+  /** Each sensor's state; malformed input counted since the last call is logged here, once per status write. */
   states(): SensorState[] {
-    return this.#running.map((r) => ({ ...r.state, status: this.#skip.has(r.sensor.id) ? 'ended' : r.sensor.status, dropped: r.sensor.stats.dropped }))
+    return this.#running.map((r) => {
+      const stats = r.sensor.stats
+      const malformed: Record<string, number> = {}
+      for (const kind of MALFORMED_COUNTERS) if ((stats[kind] ?? 0) > 0) malformed[kind] = stats[kind] ?? 0
+      const grown = Object.fromEntries(Object.entries(malformed).filter(([kind, n]) => n > (r.state.malformed[kind] ?? 0)).map(([kind, n]) => [kind, n - (r.state.malformed[kind] ?? 0)]))
+      if (Object.keys(grown).length > 0) this.#log.warn({ sensor: r.sensor.id, malformed: grown, total: malformed }, 'malformed input dropped')
+      r.state.malformed = malformed
+      return { ...r.state, malformed: { ...malformed }, status: this.#skip.has(r.sensor.id) ? 'ended' : r.sensor.status, dropped: stats.dropped }
+    })
   }
 
   async stop(): Promise<void> {

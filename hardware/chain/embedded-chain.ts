@@ -28,7 +28,7 @@ export interface StartEmbeddedChainParameters {
 }
 
 /** The requests that change the chain's state, and so are recorded in a state file. */
-const RECORDED_METHODS = ['eth_sendRawTransaction', 'evm_mine', 'hardhat_mine', 'evm_increaseTime', 'evm_setNextBlockTimestamp'] as const
+const RECORDED_METHODS = ['eth_sendRawTransaction', 'evm_mine', 'hardhat_mine', 'evm_increaseTime', 'evm_setNextBlockTimestamp', 'hardhat_setBalance'] as const
 
 export interface EmbeddedChain {
   readonly chain: Chain

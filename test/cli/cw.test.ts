@@ -36,7 +36,7 @@ t.test('--help lists only the commands that exist, --version the version', async
   const help = await cw('--help')
   t.equal(help.code, 0)
   const commands = [...help.stdout.matchAll(/^ {2}(\w[\w-]*)/gm)].map((m) => m[1])
-  t.same(commands.sort(), ['agent', 'audit', 'chain', 'console', 'decode', 'demo', 'device', 'fleet', 'gateway', 'help', 'rewards'], 'every command (and help)')
+  t.same(commands.sort(), ['agent', 'audit', 'chain', 'console', 'decode', 'demo', 'device', 'fleet', 'gateway', 'help', 'key', 'rewards'], 'every command (and help)')
   const version = await cw('--version')
   t.equal(version.stdout.trim(), pkg.version)
   const sub = await cw('decode', '--help')

@@ -4,6 +4,7 @@
 // stderr, and the documented exit codes: 0 done, 1 refused, 2 usage, 4 a bulk run with refused rows.
 import t from 'tap'
 import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -48,6 +49,7 @@ const ownerAddress = await generateKey(fileStore(join(dir, 'owner-keys')), 'owne
 await chain.fund(ownerAddress)
 await writeFile(join(dir, 'profile.json'), JSON.stringify(PROFILE))
 const gateway = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+const GATEWAY_ADDR = '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf'
 const owner = ['--fleet', 'fleet.json', '--owner-key', ownerConfig]
 
 t.test('every command has --help and --json', async (t) => {
@@ -68,7 +70,13 @@ t.test('every command has --help and --json', async (t) => {
 })
 
 t.test('fleet init, then fleet show', async (t) => {
-  const init = await run('fleet', 'init', '--owner-key', ownerConfig, '--rpc-url', chain.rpcUrl ?? '', '--chain-id', '31337', '--name', 'orchard', '--gateway', `${gateway}=/ip4/127.0.0.1/tcp/4001`, '--json')
+  const initArgs = ['fleet', 'init', '--owner-key', ownerConfig, '--rpc-url', chain.rpcUrl ?? '', '--chain-id', '31337', '--name', 'orchard', '--json']
+  const noPeer = await run(...initArgs, '--gateway', `${gateway}=/ip4/127.0.0.1/tcp/4001`)
+  t.equal(noPeer.code, 1, 'a gateway multiaddr without /p2p/ is refused')
+  t.match(noPeer.stderr, /^error CW_PROVISION_FLEET_SETUP: .*gateways\.0\.multiaddrs\.0.*no \/p2p\/<peer id>.*append the gateway's peer id/m)
+  t.equal(noPeer.stderr.trim().split('\n').length, 1, 'one line')
+  t.notOk(existsSync(join(dir, 'fleet.json')), 'nothing written')
+  const init = await run(...initArgs, '--gateway', `${gateway}=${GATEWAY_ADDR}`)
   t.equal(init.code, 0, init.stderr)
   const created = json<{ fleet: { owner: string; gateways: { address: string; multiaddrs: string[] }[] }; authorised: string[] }>(init)
   t.equal(created.fleet.owner, ownerAddress)
@@ -93,7 +101,7 @@ t.test('device request on the device side, device enroll on the owner side', asy
   t.match(enroll.stderr, /register\s+1\/1/, 'progress on stderr')
   const bundle = JSON.parse(await readFile(join(dir, 'device-0', 'device.json'), 'utf8')) as { device: string; bootstrap: string[] }
   t.equal(bundle.device, devices[0])
-  t.same(bundle.bootstrap, ['/ip4/127.0.0.1/tcp/4001'], "the fleet's gateway multiaddrs by default")
+  t.same(bundle.bootstrap, [GATEWAY_ADDR], "the fleet's gateway multiaddrs by default")
 
   const request = JSON.parse(await readFile(join(dir, 'request-1.json'), 'utf8')) as Record<string, unknown>
   await writeFile(join(dir, 'tampered.json'), JSON.stringify({ ...request, serial: 'SN-X' }))

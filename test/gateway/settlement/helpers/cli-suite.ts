@@ -240,6 +240,21 @@ export async function cliChainSuite(t: Tap, name: BackendName): Promise<void> {
     t.match(literal.stderr, /CW_CONFIG.*password/, 'a key-store file with a password written into it is refused, naming the field')
   })
 
+  await t.test('cw rewards claim paid by an account without ether: one error line with a CW_CHAIN_ code, the whole error only with --verbose', async (t) => {
+    const brokeKey: Hex = `0x${'6b'.repeat(32)}`
+    await writeFile(join(keyDir, 'broke.json'), JSON.stringify(await encryptKeystoreV3({ privateKey: hexToBytes(brokeKey), password: PASSWORD, scrypt: FAST_SCRYPT })))
+    const args = ['rewards', 'claim', '--device', d2, '--fleet', honest.fleetFile, '--records', blobs, '--key-store', keyStoreFile, '--key-label', 'broke']
+    const [plain, verbose] = await Promise.all([cw(...args), cw(...args, '--verbose')])
+    t.equal(plain.code, 1, plain.stderr)
+    const lines = plain.stderr.trim().split('\n')
+    t.equal(lines.length, 1, 'one line')
+    t.match(lines[0], /^error CW_CHAIN_INSUFFICIENT_FUNDS: the sending account cannot pay for gas: .*funds/i)
+    t.equal(verbose.code, 1)
+    t.ok(verbose.stderr.startsWith(lines[0] ?? '-'), '--verbose starts with the same line')
+    t.ok(verbose.stderr.split('\n').length > 10, '--verbose adds the whole error')
+    t.equal(await balance(honest.contracts, d2), 0n, 'nothing was claimed')
+  })
+
   await t.test('cw audit round --fleet: passes on honest rounds, names the item when the record is tampered after settlement', async (t) => {
     for (const r of rounds) {
       const res = await cw('audit', 'round', r.round.toString(), '--fleet', honest.fleetFile, '--blobs', blobs, '--json')
@@ -251,6 +266,20 @@ export async function cliChainSuite(t: Tap, name: BackendName): Promise<void> {
     }
     const rpcOverride = await cw('audit', 'round', '1', '--fleet', honest.fleetFile, '--rpc', url, '--blobs', blobs, '--json')
     t.equal(rpcOverride.code, 0, '--rpc overrides the fleet file')
+
+    // Round 0 is the genesis document; a round not settled yet has its own exit code (6), not tampering's (1).
+    const [genesisAudit, genesisText, notSettled, unsettledText] = await Promise.all([
+      cw('audit', 'round', '0', '--fleet', honest.fleetFile, '--blobs', blobs, '--json'),
+      cw('audit', 'round', '0', '--fleet', honest.fleetFile, '--blobs', blobs),
+      cw('audit', 'round', '9', '--fleet', honest.fleetFile, '--blobs', blobs, '--json'),
+      cw('audit', 'round', '9', '--fleet', honest.fleetFile, '--blobs', blobs),
+    ])
+    t.equal(genesisAudit.code, 0, genesisAudit.stderr)
+    t.match(JSON.parse(genesisAudit.stdout), { ok: true, kind: 'genesis', settled: true, items: [{ item: 'chain: settled', ok: true }, { item: 'genesis document', ok: true }, { item: 'round number', ok: true }, { item: 'chain: record hash', ok: true }, { item: 'chain: fleet', ok: true }, { item: 'chain: new model', ok: true }] })
+    t.match(genesisText.stdout, /round 0 \(genesis: the fleet's initial model 0x[0-9a-f]{64}\): every item matches/)
+    t.equal(notSettled.code, 6, 'not settled: exit 6')
+    t.match(JSON.parse(notSettled.stdout), { ok: false, kind: 'round', settled: false, items: [{ item: 'chain: settled', ok: false }] })
+    t.match(unsettledText.stdout, /UNSETTLED\s+chain: settled: .*\nround 9: not settled on chain \(yet\)/)
 
     // The record is rewritten in place after settlement: a contribution's reward doubled.
     const r1 = rounds[0] as FinishedRound
@@ -278,8 +307,8 @@ export async function cliChainSuite(t: Tap, name: BackendName): Promise<void> {
     await writeFile(file, r1.recordBytes)
 
     const [unsettled, rpcAlone] = await Promise.all([cw('audit', 'round', '9', '--fleet', honest.fleetFile, '--blobs', blobs), cw('audit', 'round', '1', '--blobs', blobs, '--rpc', url)])
-    t.equal(unsettled.code, 1)
-    t.match(unsettled.stdout, /MISMATCH {2}chain: settled: round 9 is not settled/)
+    t.equal(unsettled.code, 6, 'not settled is exit 6, not a mismatch')
+    t.match(unsettled.stdout, /UNSETTLED {2}chain: settled: round 9 is not settled/)
     t.equal(rpcAlone.code, 2, '--rpc without --fleet')
   })
 
