@@ -13,6 +13,7 @@ export { encodeSigned, decodeSigned, encodeSubmission, decodeSubmission, type Up
 export * from './tensors/named-tensor.js'
 export * from './tensors/update-codec.js'
 export * from './merkle/contributions.js'
+export * from './merkle/cumulative-rewards.js'
 export * from './model/index.js'
 export * from './aggregation/index.js'
 export * from './records/index.js'
