@@ -2,7 +2,6 @@
 // one machine without installing a node. A real deployment points fleet.json at a real node.
 import type { Command } from 'commander'
 import type * as Actions from '../actions/chain.js'
-import { address } from '../arguments.js'
 
 // The implementation, and all it imports, loads when one of these commands runs.
 const actions = (): Promise<typeof Actions> => import('../actions/chain.js')
@@ -27,7 +26,7 @@ export function registerChain(program: Command): void {
     .option('--amount <ether>', 'ether to add to its balance', '10')
     .option('--json', 'print the result as JSON')
     .action(async (to: string, options: { rpcUrl: string; amount: string; json?: boolean }) => {
-      const { fund } = await import('./chain-fund-run.js')
+      const [{ fund }, { address }] = await Promise.all([import('./chain-fund-run.js'), import('../arguments.js')])
       await fund(address('<address>', to), options)
     })
 }
