@@ -1,33 +1,16 @@
 // The `cw` bin as a user runs it: a real child process through bin/cw.js.
 import t from 'tap'
-import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { bytesToHex } from 'viem'
 import { createMemorySigner, encodeSigned, encodeUpdate, fleetDomain, signMessage } from '../../protocols/index.js'
 import { exampleMessage } from '../helpers/arbitraries.js'
+import { runCw, type Run } from '../helpers/run-cw.js'
 
-const bin = fileURLToPath(new URL('../../bin/cw.js', import.meta.url))
 const pkg = (await import('../../package.json', { with: { type: 'json' } })).default
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-async function cw(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args])
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const cw = (...args: string[]): Promise<Run> => runCw(args, {})
 
 const dir = await mkdtemp(join(tmpdir(), 'cw-cli-'))
 t.teardown(() => rm(dir, { recursive: true, force: true }))

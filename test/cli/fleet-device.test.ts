@@ -3,38 +3,21 @@
 // in the key-store configuration (never in argv, never printed), --json output, progress on
 // stderr, and the documented exit codes: 0 done, 1 refused, 2 usage, 4 a bulk run with refused rows.
 import t from 'tap'
-import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { Command } from 'commander'
 import { registerDevice } from '../../cli/commands/device.js'
 import { registerFleet } from '../../cli/commands/fleet.js'
 import { ENV, fileStore, generateKey, PASSWORD_ENV, PROFILE, startChain, tempDir } from '../provisioning/helpers.js'
+import { runCw, type Run } from '../helpers/run-cw.js'
 
 // Each command is a child process through the bin; on a busy machine a start takes seconds.
 t.setTimeout(600_000)
-const bin = fileURLToPath(new URL('../../bin/cw.js', import.meta.url))
 const dir = await tempDir(t, 'cli-fleet')
 const chain = await startChain(t, 'node')
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-async function cw(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, ...ENV } })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const cw = (...args: string[]): Promise<Run> => runCw(args, { cwd: dir, env: { ...process.env, ...ENV } })
 const json = <T>(run: Run): T => JSON.parse(run.stdout) as T
 const all: Run[] = []
 const run = async (...args: string[]): Promise<Run> => {

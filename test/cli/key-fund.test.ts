@@ -2,34 +2,18 @@
 // process, from a directory outside the repository, against `hardhat node` and the embedded EVM
 // served by `cw chain serve`'s serveChain, both on 127.0.0.1.
 import t from 'tap'
-import { execFile } from 'node:child_process'
 import { createServer } from 'node:http'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { parseEther, type Address } from 'viem'
 import { serveChain, startEmbeddedChain } from '../../gateway/settlement/index.js'
 import { ENV, fileStore, startChain, tempDir } from '../provisioning/helpers.js'
+import { runCw, type Run } from '../helpers/run-cw.js'
 
 t.setTimeout(600_000)
-const bin = fileURLToPath(new URL('../../bin/cw.js', import.meta.url))
 const dir = await tempDir(t, 'cli-key-fund')
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-async function cw(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, ...ENV } })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const cw = (...args: string[]): Promise<Run> => runCw(args, { cwd: dir, env: { ...process.env, ...ENV } })
 const oneErrorLine = (t: Tap, r: Run, code: RegExp): void => {
   const lines = r.stderr.trim().split('\n')
   t.equal(lines.length, 1, `one line: ${r.stderr}`)

@@ -3,12 +3,9 @@
 // end of a socat PTY pair; picocom on the other end under tmux, asserted on what the 80×24 screen
 // shows; then `cw console` as a child process with a file key and a SoftHSM2 key, grants refused
 // with their reason, binary noise and overlong lines, and the audit log.
-import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import t from 'tap'
 import { SerialPort } from 'serialport'
 import { keccak256, toHex } from 'viem'
@@ -23,9 +20,9 @@ import type { AuditEntry } from '../../../edge-agent/console/audit-log.js'
 import { fleetFileOf, logger, makeDevice, startTestChain, testGatewayNode, testModel, TEST_SCRYPT, until } from '../daemon/agent-fixture.js'
 import { createSoftHsm } from '../../hardware/keys/softhsm.js'
 import { ptyPair, tmuxRunning } from './terminal.js'
+import { runCw, type Run } from '../../helpers/run-cw.js'
 
 t.setTimeout(600_000)
-const bin = fileURLToPath(new URL('../../../bin/cw.js', import.meta.url))
 const dir = await mkdtemp(join(tmpdir(), 'cw-console-'))
 const hsm = await createSoftHsm(t)
 const chain = await startTestChain()
@@ -84,20 +81,7 @@ await writeFile(join(dir, 'owner-file.json'), JSON.stringify({ kind: 'file', dir
 await writeFile(join(dir, 'fleet-claimed.json'), JSON.stringify({ ...fleetFileOf(chain), owner: notOwner.address }))
 const forgedGrant = join(dir, 'grant-forged.json')
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-async function cw(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, SOFTHSM2_CONF: hsm.config } })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const cw = (...args: string[]): Promise<Run> => runCw(args, { cwd: dir, env: { ...process.env, SOFTHSM2_CONF: hsm.config } })
 
 t.test('picocom under tmux: prompt, refused before login, one-time login, status, sensors watch, Ctrl-C, config set refused', async (t) => {
   const tmux = await tmuxRunning(tmuxSocket, ['picocom', '-q', '-b', '115200', pty.technician])
