@@ -5,6 +5,7 @@
 // read off a plain terminal (picocom, screen, minicom) with a line to paste there.
 // The implementation loads in the action (console-run.ts), so `cw --help` stays fast.
 import type { Command } from 'commander'
+import { DEFAULT_CONSOLE_BAUD } from '../../edge-agent/console/constants.js'
 
 export interface ConsoleOptions {
   port: string
@@ -41,7 +42,7 @@ export function registerConsole(program: Command): void {
     .command('console')
     .description("a device's serial console: log in with a technician grant, then an interactive session or one command (after --)")
     .option('--port <path>', 'the serial port the device console is on, e.g. /dev/ttyUSB0')
-    .option('--baud <rate>', 'baud rate', '115200')
+    .option('--baud <rate>', 'baud rate', String(DEFAULT_CONSOLE_BAUD))
     .option('--grant <file>', 'the TechnicianGrant from `cw console grant`')
     .option('--key-store <file>', 'key-store configuration (JSON) of the technician key (file or pkcs11)')
     .option('--key-label <label>', 'label of the technician key in that store')

@@ -22,6 +22,7 @@ import {
   LOG_LEVELS,
 } from './constants.js'
 import { DATASET_MAX_BYTES_LIMIT, MAX_LABEL_BYTES } from '../dataset/constants.js'
+import { DEFAULT_CONSOLE_BAUD } from '../console/constants.js'
 
 const MiB = 1024 * 1024
 const MAX_OUTBOX_BYTES = 4096 * MiB
@@ -77,7 +78,7 @@ export const agentConfigSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(true).describe('serve the technician console on this port'),
       path: z.string().min(1).max(4096).describe('serial port of the console: /dev/ttyS0 (UART), /dev/ttyGS0 (USB gadget), /dev/ttyUSB0'),
-      baudRate: z.number().int().min(50).max(4_000_000).default(115_200).describe('baud rate of the console port'),
+      baudRate: z.number().int().min(50).max(4_000_000).default(DEFAULT_CONSOLE_BAUD).describe('baud rate of the console port'),
     })
     .optional()
     .describe('the field technician’s serial console (edge-agent/console); absent: none'),
