@@ -188,7 +188,9 @@ async function open(agent: AgentBundle, logger: Logger, closers: (() => Promise<
   closers.push(() => modelsDb.close())
   // Level's own type narrows the key encodings that the blob store's abstract-level type spells out in full.
   const modelStore = new LevelBlobStore({ db: modelsDb as unknown as ConstructorParameters<typeof LevelBlobStore>[0]['db'], name: 'models' })
-  const provenance = new ModelProvenance({ rpcUrl: fleet.chain.rpcUrl as string, chainId: fleet.chain.chainId, ledger: fleet.contracts.ledger, logger })
+  // parseAgentBundle refused a fleet file without one.
+  const rpcUrl = fleet.chain.rpcUrl as string
+  const provenance = new ModelProvenance({ rpcUrl, chainId: fleet.chain.chainId, ledger: fleet.contracts.ledger, logger })
 
   const engineOf = config.engine
   const inferenceEngine = () => createEngine({ engine: engineOf, threads: config.inferenceThreads })
@@ -706,7 +708,7 @@ async function open(agent: AgentBundle, logger: Logger, closers: (() => Promise<
 
   pipeline.start({ skip: new Set(state.data.endedSensors) })
 
-  const consoleComponents = { device: bundle.device, fleet: fleet.fleet, owner: fleet.owner, domain: fleet.domain, status, outbox, signer, rpcUrl: fleet.chain.rpcUrl as string, deviceFile: file, dataDir, logger }
+  const consoleComponents = { device: bundle.device, fleet: fleet.fleet, owner: fleet.owner, domain: fleet.domain, status, outbox, signer, rpcUrl, deviceFile: file, dataDir, logger }
   const stopConsole = await startTechnicianConsole(consoleComponents, config.console)
   closers.push(stopConsole)
 
