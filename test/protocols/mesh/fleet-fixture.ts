@@ -25,7 +25,9 @@ import {
   type AbstractBlobStore,
   type MeshLimits,
   type MeshNode,
+  type UpdateAdmit,
   type UpdateDecision,
+  type UpdateRefusal,
   type VerifiedSubmission,
 } from '../../../protocols/mesh/index.js'
 
@@ -121,6 +123,8 @@ export class AcceptedStore {
 export interface StartGatewayParameters {
   fleet: Fleet
   handler: (submission: VerifiedSubmission) => Promise<UpdateDecision>
+  admit?: UpdateAdmit
+  onRefusal?: (refusal: UpdateRefusal) => void
   privateKey?: PrivateKey
   port?: number
   modelStore?: AbstractBlobStore
@@ -139,7 +143,13 @@ export async function startGateway(p: StartGatewayParameters): Promise<MeshNode>
     recordStore: new MemoryBlobStore(),
     listen: [`/ip4/127.0.0.1/tcp/${p.port ?? 0}`],
     mdns: false,
-    gateway: { owner: p.fleet.owner.address, signer: p.fleet.gatewaySigner, handler: p.handler },
+    gateway: {
+      owner: p.fleet.owner.address,
+      signer: p.fleet.gatewaySigner,
+      handler: p.handler,
+      ...(p.admit === undefined ? {} : { admit: p.admit }),
+      ...(p.onRefusal === undefined ? {} : { onRefusal: p.onRefusal }),
+    },
     limits: { ...TEST_LIMITS, ...p.limits },
     logger,
   })
