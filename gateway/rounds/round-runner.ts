@@ -11,10 +11,14 @@ import {
   decodeSubmission,
   decodeUpdate,
   encodeModel,
+  encodeSelectionRule,
   encodeUpdate,
+  participantsRoot,
   qualityPpm,
   readInitializers,
   replaceInitializers,
+  selectionSeed,
+  selectParticipants,
   signMessage,
   sortByName,
   subtractWeights,
@@ -29,7 +33,6 @@ import {
 import { EvaluationError, RoundConfigError, RoundStateError } from '../errors.js'
 import { parseRoundConfig, type RoundConfig, type RoundConfigInput } from './round-config.js'
 import { type RoundEvaluation, type RoundMeta, type RoundResult, type RoundStore } from './round-store.js'
-import { selectParticipants } from './select-participants.js'
 
 export interface RoundRunnerParameters {
   store: RoundStore
@@ -64,6 +67,8 @@ export interface StartRoundParameters {
   config: RoundConfigInput
   /** Registered devices eligible to take part. */
   eligible: readonly Address[]
+  /** The chain block at which `eligible` was read from the registry: announced, so that anyone can recompute the selection. */
+  eligibleBlock?: bigint
 }
 
 const canonicalParams = (params: Readonly<Record<string, number>>): string =>
@@ -88,7 +93,7 @@ export class RoundRunner {
   }
 
   /** Opens a round, announces it and starts collecting. */
-  async start({ round, baseModel, config: input, eligible }: StartRoundParameters): Promise<RoundMeta> {
+  async start({ round, baseModel, config: input, eligible, eligibleBlock = 0n }: StartRoundParameters): Promise<RoundMeta> {
     const config = parseRoundConfig(input)
     const strategy = this.#p.strategy(config.strategy)
     decodeModel(baseModel) // a base model that does not decode is refused before anything is written
@@ -96,6 +101,8 @@ export class RoundRunner {
     await this.#p.store.putModel(baseHash, baseModel)
     const announcedAt = this.#now()
     const deadline = announcedAt + config.durationSeconds
+    const seed = selectionSeed(round, baseHash)
+    const participants = selectParticipants(eligible, seed, config.selection)
     const message = {
       fleet: this.#p.fleet,
       round,
@@ -104,6 +111,10 @@ export class RoundRunner {
       strategy: strategy.name,
       params: canonicalParams(strategy.configure().params),
       deadline: BigInt(deadline),
+      selectionSeed: seed,
+      selectionRule: encodeSelectionRule(config.selection),
+      eligibleBlock,
+      participantsRoot: participantsRoot(participants),
     }
     const signed = await signMessage('RoundAnnouncement', { domain: this.#p.domain, message, signer: this.#p.gateway })
     const opened = await this.#p.store.open({
@@ -112,7 +123,7 @@ export class RoundRunner {
       baseModel: baseHash,
       announcedAt,
       deadline,
-      participants: selectParticipants(eligible, round, baseHash, config.selection),
+      participants,
       announcement: { message: jsonSafe(message), signature: signed.signature },
     })
     await this.#p.onState?.(opened)
@@ -299,6 +310,10 @@ export function announcementOf(meta: RoundMeta): Signed<'RoundAnnouncement'> {
       strategy: m.strategy as string,
       params: m.params as string,
       deadline: BigInt(m.deadline as string),
+      selectionSeed: m.selectionSeed as Hex,
+      selectionRule: m.selectionRule as string,
+      eligibleBlock: BigInt(m.eligibleBlock as string),
+      participantsRoot: m.participantsRoot as Hex,
     },
     signature: meta.announcement.signature,
   }
