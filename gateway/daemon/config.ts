@@ -71,8 +71,14 @@ export const scheduleSchema = z
 export const verificationSchema = z
   .strictObject({
     maxNorm: z.number().positive().default(DEFAULT_VERIFICATION.maxNorm).describe('largest L2 norm of an update'),
-    minSamples: z.number().int().min(0).default(DEFAULT_VERIFICATION.minSamples),
-    maxSamples: z.number().int().min(1).default(DEFAULT_VERIFICATION.maxSamples),
+    minSamples: z.number().int().min(0).default(DEFAULT_VERIFICATION.minSamples).describe('fewest samples an update may claim'),
+    maxSamples: z
+      .number()
+      .int()
+      .min(1)
+      .max(Number.MAX_SAFE_INTEGER)
+      .default(DEFAULT_VERIFICATION.maxSamples)
+      .describe("most samples any device may claim; a certificate's max-samples:<n> capability bounds that device further"),
     maxAgeSeconds: z.number().int().min(1).default(DEFAULT_VERIFICATION.maxAgeSeconds).describe('how old an attestation may be'),
     maxSkewSeconds: z.number().int().min(0).default(DEFAULT_VERIFICATION.maxSkewSeconds).describe('how far ahead of the gateway clock an attestation may be'),
   })

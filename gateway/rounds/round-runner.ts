@@ -5,8 +5,10 @@
 import { pino, type Logger } from 'pino'
 import { getAddress, type Address, type Hex } from 'viem'
 import {
+  aggregationSamples,
   buildRoundRecord,
   contentId,
+  contributionShares,
   decodeModel,
   decodeSubmission,
   decodeUpdate,
@@ -199,7 +201,8 @@ export class RoundRunner {
         const submission = decodeSubmission(bytes)
         yield {
           device: getAddress(submission.attestation.message.device),
-          sampleCount: Number(submission.attestation.message.sampleCount),
+          // A claim counts up to SAMPLE_WEIGHT_CAP: it cannot buy the aggregate (docs/scoring.md).
+          sampleCount: aggregationSamples(submission.attestation.message.sampleCount),
           delta: decodeUpdate(submission.update).tensors,
         }
       }
@@ -237,6 +240,13 @@ export class RoundRunner {
       // Scores stream too: one update at a time against the aggregate delta.
       const aggregateDelta = subtractWeights(aggregated.weights, base)
       const usedSet = new Set(used.map((d) => d.toLowerCase()))
+      const claims: { sampleCount: bigint; used: boolean }[] = []
+      for await (const bytes of store.updates(round)) {
+        const m = decodeSubmission(bytes).attestation.message
+        claims.push({ sampleCount: m.sampleCount, used: usedSet.has(m.device.toLowerCase()) })
+      }
+      const shares = contributionShares(claims)
+      let i = 0
       for await (const bytes of store.updates(round)) {
         const submission = decodeSubmission(bytes)
         const isUsed = usedSet.has(submission.attestation.message.device.toLowerCase())
@@ -244,7 +254,7 @@ export class RoundRunner {
           attestation: submission.attestation,
           certificate: submission.certificate,
           used: isUsed,
-          qualityPpm: qualityPpm(decodeUpdate(submission.update).tensors, aggregateDelta, isUsed),
+          qualityPpm: qualityPpm(decodeUpdate(submission.update).tensors, aggregateDelta, isUsed, shares[i++]),
         })
       }
     }

@@ -15,7 +15,7 @@ import { sortByName, type NamedTensor } from '../tensors/named-tensor.js'
 import { contentId, decodeUpdate, encodeUpdate } from '../tensors/update-codec.js'
 import { buildRoundRecord, type RecordedContribution } from './build-round-record.js'
 import { decodeRoundRecord, type RoundRecord } from './round-record.js'
-import { qualityPpm } from './scoring.js'
+import { aggregationSamples, contributionShares, qualityPpm } from './scoring.js'
 
 export interface AuditItem {
   item: string
@@ -84,7 +84,7 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
       continue
     }
     try {
-      updates.push({ device: getAddress(m.device), sampleCount: Number(m.sampleCount), delta: decodeUpdate(bytes).tensors })
+      updates.push({ device: getAddress(m.device), sampleCount: aggregationSamples(m.sampleCount), delta: decodeUpdate(bytes).tensors })
     } catch (err) {
       allBlobs = check(`${who}: update`, false, err instanceof BaseError ? err.message : String(err)) && allBlobs
     }
@@ -124,9 +124,15 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
     if (aggregated.state.length > 0) nextState = contentId(encodeUpdate(aggregated.state, { encoding: 'float32' }))
     const used = new Set(aggregated.used.map((d) => d.toLowerCase()))
     const aggregateDelta = subtractWeights(aggregated.weights, base)
+    const shares = contributionShares(record.contributions.map((c) => ({ sampleCount: c.attestation.message.sampleCount, used: used.has(c.attestation.message.device.toLowerCase()) })))
     record.contributions.forEach((c, i) => {
       const isUsed = used.has(c.attestation.message.device.toLowerCase())
-      contributions.push({ attestation: c.attestation, certificate: c.certificate, used: isUsed, qualityPpm: qualityPpm((updates[i] as ClientUpdate).delta, aggregateDelta, isUsed) })
+      contributions.push({
+        attestation: c.attestation,
+        certificate: c.certificate,
+        used: isUsed,
+        qualityPpm: qualityPpm((updates[i] as ClientUpdate).delta, aggregateDelta, isUsed, shares[i]),
+      })
     })
   } else {
     check('new model', isHashEqual(record.newModel, record.parentModel), 'no contributions: the parent stays')
