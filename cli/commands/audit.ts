@@ -3,11 +3,12 @@
 // in <dir> as a file named by its sha256 (0x-prefixed hex, optionally with a .bin extension).
 // With --fleet it audits against the chain too: the record is the one whose hash the round's
 // settlement holds (unless --record names one), and the recomputed contributions root and new
-// model, the parent model, reward total, fleet and record hash are compared with the settlement.
+// model, the parent model, reward total, fleet and record hash are compared with the settlement,
+// and the participant selection is recomputed from the registry at the announced block.
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { createPublicClient, http, type Hex } from 'viem'
-import { auditRound, contentId, readRoundSettlement, type AuditItem, type AuditReport, type RoundSettlementOnChain } from '../../protocols/index.js'
+import { createPublicClient, http, type Client, type Hex } from 'viem'
+import { auditRound, contentId, readRoundSettlement, type AuditItem, type AuditReport, type FleetFile, type RoundSettlementOnChain } from '../../protocols/index.js'
 import { readFleetFile } from '../../hardware/index.js'
 import { RPC_TIMEOUT_MS } from '../../gateway/settlement/index.js'
 import { EXIT, toJson } from '../output.js'
@@ -49,7 +50,7 @@ export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('audit from public data')
   audit
     .command('round')
-    .description('re-verify every signature of a round and recompute its aggregate, scores and Merkle root from its record; with --fleet, compare them with its settlement on chain')
+    .description('re-verify every signature of a round and recompute its aggregate, scores and Merkle root from its record; with --fleet, compare them with its settlement on chain and recompute its participant selection')
     .argument('<n>', 'the round number')
     .option('--record <file|hash>', 'the round record: a file, or its sha256 to look up in --blobs (default with --fleet: the record hash settled on chain)')
     .requiredOption('--blobs <dir>', 'directory of blobs named by sha256: parent model, updates, optimiser state, records')
@@ -63,12 +64,14 @@ export function registerAudit(program: Command): void {
       const round = BigInt(n)
 
       let onChain: RoundSettlementOnChain | undefined
+      let chain: { client: Client; fleet: FleetFile } | undefined
       const items: AuditItem[] = []
       if (options.fleet !== undefined) {
         const fleet = await readFleetFile(options.fleet)
         const rpcUrl = options.rpc ?? fleet.chain.rpcUrl
         if (rpcUrl === undefined) throw new UsageError('the fleet file names no chain.rpcUrl: give --rpc <url>')
         const client = createPublicClient({ transport: http(rpcUrl, { retryCount: 1, timeout: RPC_TIMEOUT_MS }) })
+        chain = { client, fleet }
         const read = await readRoundSettlement(client, { ledger: fleet.contracts.ledger, round, fromBlock: BigInt(fleet.contracts.deployedAt) })
         if (read.settled) onChain = read
         items.push({
@@ -94,6 +97,10 @@ export function registerAudit(program: Command): void {
         items.push(...report.items)
         if (report.round !== undefined) items.push({ item: 'round number', ok: report.round === round, detail: `record holds round ${report.round}` })
         if (onChain !== undefined) items.push(...chainItems(report, contentId(recordBytes), onChain))
+        if (chain !== undefined && report.record !== undefined) {
+          const { selectionItems } = await import('./audit-selection.js')
+          items.push(...(await selectionItems(chain.client, chain.fleet, report.record)))
+        }
       }
       const ok = items.length > 0 && items.every((i) => i.ok)
       if (options.json === true) console.log(toJson({ ok, round, recordHash: recordHash ?? null, ...(onChain === undefined ? {} : { settlement: onChain }), items }))

@@ -2,7 +2,7 @@
 // model, updates, optimiser state). Every signature is checked again, the aggregate, the scores,
 // the rewards and the Merkle root are recomputed, and each is reported as an item that matches or
 // not. (Comparing with the chain is the settlement layer's part.)
-import { getAddress, isAddressEqual, type Hex } from 'viem'
+import { getAddress, isAddressEqual, type Address, type Hex } from 'viem'
 import { strategyFor } from '../aggregation/strategy-for.js'
 import { subtractWeights } from '../aggregation/tensor-math.js'
 import type { ClientUpdate } from '../aggregation/types.js'
@@ -16,6 +16,8 @@ import { contentId, decodeUpdate, encodeUpdate } from '../tensors/update-codec.j
 import { buildRoundRecord, type RecordedContribution } from './build-round-record.js'
 import { decodeRoundRecord, type RoundRecord } from './round-record.js'
 import { aggregationSamples, contributionShares, qualityPpm } from './scoring.js'
+import { checkSelection, parseSelectionRule, selectionSeed } from './selection.js'
+import { certifiedMaxSamples } from './sample-bounds.js'
 
 export interface AuditItem {
   item: string
@@ -63,6 +65,20 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
     `signed by gateway ${a.gateway}, base model ${a.baseModel}`,
   )
 
+  // The selection's commitment, as far as the record alone shows it (auditSelection checks the rest against the chain).
+  const seed = selectionSeed(a.round, a.baseModel)
+  let ruleProblem: string | undefined
+  try {
+    parseSelectionRule(a.selectionRule)
+  } catch (err) {
+    ruleProblem = err instanceof Error ? err.message : String(err)
+  }
+  check(
+    'selection commitment',
+    isHashEqual(seed, a.selectionSeed) && ruleProblem === undefined,
+    ruleProblem ?? (isHashEqual(seed, a.selectionSeed) ? `seed ${a.selectionSeed}, rule ${a.selectionRule}, eligible at block ${a.eligibleBlock}` : `the seed is not keccak256(round, baseModel) = ${seed}`),
+  )
+
   // Signatures and blobs of every contribution.
   const updates: ClientUpdate[] = []
   let allBlobs = true
@@ -78,6 +94,8 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
       m.baseModel.toLowerCase() === record.parentModel.toLowerCase() &&
       m.fleet.toLowerCase() === record.fleet.toLowerCase()
     check(`${who}: signatures`, certOk && attOk, certOk ? (attOk ? 'certificate and attestation verify' : 'attestation does not verify for this round') : 'certificate is not signed by the owner for this device')
+    const bound = certifiedMaxSamples(c.certificate.message)
+    if (bound !== undefined) check(`${who}: sample count`, m.sampleCount <= bound, `claims ${m.sampleCount} samples, its certificate allows ${bound}`)
     const bytes = await fetch(m.updateHash)
     if (bytes === undefined || contentId(bytes).toLowerCase() !== m.updateHash.toLowerCase()) {
       allBlobs = check(`${who}: update`, false, bytes === undefined ? `update ${m.updateHash} not found` : 'update bytes do not hash to the attested updateHash') && allBlobs
@@ -166,3 +184,29 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
 const isHashEqual = (a: Hex, b: Hex): boolean => a.toLowerCase() === b.toLowerCase()
 
 
+
+/**
+ * Checks a round's selection against the devices eligible at its announced `eligibleBlock` (read
+ * from the fleet's registry by the caller): the rule selects the announced set, and every
+ * contribution comes from a selected device.
+ */
+export function auditSelection(record: Pick<RoundRecord, 'announcement' | 'contributions'>, eligible: readonly Address[]): AuditItem[] {
+  const a = record.announcement.message
+  const result = checkSelection({ announcement: a, eligible })
+  const items: AuditItem[] = [
+    {
+      item: 'selection',
+      ok: result.ok,
+      detail: result.ok ? `${result.participants.length} of ${eligible.length} devices eligible at block ${a.eligibleBlock} selected; root ${a.participantsRoot}` : result.problem,
+    },
+  ]
+  if (result.participants === undefined) return items
+  const selected = new Set(result.participants.map((d) => d.toLowerCase()))
+  const outside = record.contributions.map((c) => c.attestation.message.device).filter((d) => !selected.has(d.toLowerCase()))
+  items.push({
+    item: 'selection: contributors',
+    ok: outside.length === 0,
+    detail: outside.length === 0 ? `all ${record.contributions.length} contributions come from selected devices` : `not selected: ${outside.join(', ')}`,
+  })
+  return items
+}

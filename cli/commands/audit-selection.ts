@@ -1,0 +1,15 @@
+// `cw audit round --fleet`: the round's participant selection recomputed from the chain. The
+// devices registered (and not revoked) at the announcement's `eligibleBlock` are read from the
+// fleet's registry, and the announced rule must select the announced set, which every
+// contribution must come from.
+import type { Client } from 'viem'
+import { auditSelection, listFleetDevices, type AuditItem, type FleetFile, type RoundRecord } from '../../protocols/index.js'
+
+export async function selectionItems(client: Client, fleet: FleetFile, record: RoundRecord): Promise<AuditItem[]> {
+  const a = record.announcement.message
+  const fromBlock = BigInt(fleet.contracts.deployedAt)
+  if (a.eligibleBlock < fromBlock)
+    return [{ item: 'selection', ok: false, detail: `eligible block ${a.eligibleBlock} is before the registry was deployed (block ${fromBlock})` }]
+  const devices = await listFleetDevices(client, { registry: fleet.contracts.registry, fromBlock, toBlock: a.eligibleBlock })
+  return auditSelection(record, devices.filter((d) => d.status === 'registered').map((d) => d.device))
+}
