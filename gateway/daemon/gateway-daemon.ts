@@ -630,10 +630,8 @@ async function open(
   }
 }
 
-/** The configured connection limits, without the keys the file leaves out. */
-function meshLimits(limits: { maxConnections?: number | undefined; inboundConnectionThreshold?: number | undefined }): MeshLimits {
-  return {
-    ...(limits.maxConnections === undefined ? {} : { maxConnections: limits.maxConnections }),
-    ...(limits.inboundConnectionThreshold === undefined ? {} : { inboundConnectionThreshold: limits.inboundConnectionThreshold }),
-  }
+/** The configured mesh limits, without the keys the file leaves out. */
+function meshLimits(limits: NonNullable<GatewayConfig['limits']>): MeshLimits {
+  // gateway.json's limit keys are MeshLimits keys of the same meaning (config.ts); only undefined ones go.
+  return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as MeshLimits
 }
