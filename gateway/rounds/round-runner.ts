@@ -7,8 +7,9 @@ import { getAddress, type Address, type Hex } from 'viem'
 import {
   aggregationSamples,
   buildRoundRecord,
+  Consensus,
   contentId,
-  contributionShares,
+  contributionQuality,
   decodeModel,
   decodeSubmission,
   decodeUpdate,
@@ -16,7 +17,6 @@ import {
   encodeSelectionRule,
   encodeUpdate,
   participantsRoot,
-  qualityPpm,
   readInitializers,
   replaceInitializers,
   selectionSeed,
@@ -237,16 +237,14 @@ export class RoundRunner {
         nextState = contentId(stateBytes)
         blobs.push([nextState, stateBytes])
       }
-      // Scores stream too: one update at a time against the aggregate delta.
+      // Scores stream too: the used updates' directions are summed, then each update is scored against the others' (docs/scoring.md).
       const aggregateDelta = subtractWeights(aggregated.weights, base)
       const usedSet = new Set(used.map((d) => d.toLowerCase()))
-      const claims: { sampleCount: bigint; used: boolean }[] = []
+      const consensus = new Consensus()
       for await (const bytes of store.updates(round)) {
-        const m = decodeSubmission(bytes).attestation.message
-        claims.push({ sampleCount: m.sampleCount, used: usedSet.has(m.device.toLowerCase()) })
+        const submission = decodeSubmission(bytes)
+        if (usedSet.has(submission.attestation.message.device.toLowerCase())) consensus.add(decodeUpdate(submission.update).tensors)
       }
-      const shares = contributionShares(claims)
-      let i = 0
       for await (const bytes of store.updates(round)) {
         const submission = decodeSubmission(bytes)
         const isUsed = usedSet.has(submission.attestation.message.device.toLowerCase())
@@ -254,7 +252,7 @@ export class RoundRunner {
           attestation: submission.attestation,
           certificate: submission.certificate,
           used: isUsed,
-          qualityPpm: qualityPpm(decodeUpdate(submission.update).tensors, aggregateDelta, isUsed, shares[i++]),
+          qualityPpm: contributionQuality(decodeUpdate(submission.update).tensors, consensus, aggregateDelta, isUsed),
         })
       }
     }

@@ -15,7 +15,7 @@ import { sortByName, type NamedTensor } from '../tensors/named-tensor.js'
 import { contentId, decodeUpdate, encodeUpdate } from '../tensors/update-codec.js'
 import { buildRoundRecord, type RecordedContribution } from './build-round-record.js'
 import { decodeRoundRecord, type RoundRecord } from './round-record.js'
-import { aggregationSamples, contributionShares, qualityPpm } from './scoring.js'
+import { aggregationSamples, Consensus, contributionQuality } from './scoring.js'
 import { checkSelection, parseSelectionRule, selectionSeed } from './selection.js'
 import { certifiedMaxSamples } from './sample-bounds.js'
 
@@ -142,14 +142,17 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
     if (aggregated.state.length > 0) nextState = contentId(encodeUpdate(aggregated.state, { encoding: 'float32' }))
     const used = new Set(aggregated.used.map((d) => d.toLowerCase()))
     const aggregateDelta = subtractWeights(aggregated.weights, base)
-    const shares = contributionShares(record.contributions.map((c) => ({ sampleCount: c.attestation.message.sampleCount, used: used.has(c.attestation.message.device.toLowerCase()) })))
+    const consensus = new Consensus()
+    record.contributions.forEach((c, i) => {
+      if (used.has(c.attestation.message.device.toLowerCase())) consensus.add((updates[i] as ClientUpdate).delta)
+    })
     record.contributions.forEach((c, i) => {
       const isUsed = used.has(c.attestation.message.device.toLowerCase())
       contributions.push({
         attestation: c.attestation,
         certificate: c.certificate,
         used: isUsed,
-        qualityPpm: qualityPpm((updates[i] as ClientUpdate).delta, aggregateDelta, isUsed, shares[i]),
+        qualityPpm: contributionQuality((updates[i] as ClientUpdate).delta, consensus, aggregateDelta, isUsed),
       })
     })
   } else {

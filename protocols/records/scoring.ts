@@ -48,41 +48,82 @@ const squaredNorm = (ts: readonly NamedTensor<'float32'>[]): number => {
   return sum
 }
 
-/**
- * quality = max(0, cosine(delta, aggregate delta − ownShare · delta)) in ppm, rounded down; 0 for an
- * update the strategy did not use. `ownShare` is the update's share of the aggregate's weight
- * (contributionShares): taking it out compares each update with what the *others* taught, so an
- * update cannot score well by dominating the aggregate it is compared with.
- */
-export function qualityPpm(delta: readonly NamedTensor<'float32'>[], aggregateDelta: readonly NamedTensor<'float32'>[], used: boolean, ownShare = 0): number {
+/** quality = max(0, cosine(delta, reference)) in ppm, rounded down; 0 for an update the strategy did not use. */
+export function qualityPpm(delta: readonly NamedTensor<'float32'>[], reference: readonly NamedTensor<'float32'>[], used: boolean): number {
   if (!used) return 0
-  if (!(Number.isFinite(ownShare) && ownShare >= 0 && ownShare <= 1)) throw new InvalidArgumentError('ownShare', 'must be in [0, 1]')
   let dot = 0
-  let referenceSquared = 0
   delta.forEach((t, i) => {
-    const a = (aggregateDelta[i] as NamedTensor<'float32'>).data
-    for (let j = 0; j < t.data.length; j++) {
-      const d = t.data[j] as number
-      const reference = (a[j] as number) - ownShare * d
-      dot += d * reference
-      referenceSquared += reference * reference
-    }
+    const a = (reference[i] as NamedTensor<'float32'>).data
+    for (let j = 0; j < t.data.length; j++) dot += (t.data[j] as number) * (a[j] as number)
   })
-  const norms = Math.sqrt(squaredNorm(delta)) * Math.sqrt(referenceSquared)
-  const cosine = norms === 0 ? 0 : dot / norms
+  return toPpm(Math.sqrt(squaredNorm(delta)) * Math.sqrt(squaredNorm(reference)), dot)
+}
+
+const toPpm = (norms: number, dot: number): number => {
+  const cosine = norms === 0 || !Number.isFinite(norms) ? 0 : dot / norms
   return Math.min(QUALITY_SCALE, Math.max(0, Math.floor(cosine * QUALITY_SCALE)))
 }
 
 /**
- * Each contribution's share of the aggregate's weight: aggregationSamples(claimed) over the sum
- * for the used ones, 0 for the unused. A round with a single used update has nothing to compare it
- * with but the aggregate itself: its share is 0.
+ * The consensus a contribution is scored against: the sum of the unit directions of the round's
+ * used updates, each counting once, whatever its norm and whatever samples it claims. An update's
+ * quality is its cosine with the sum of the *others'* directions (its own taken out), so neither
+ * a large claim nor a large norm, which weigh in the aggregate, buys it a good score, and an update
+ * that points away from what the other devices learnt scores 0. Updates are added in the round's
+ * device order, so every party sums the same float64 bits.
  */
-export function contributionShares(contributions: readonly { sampleCount: number | bigint; used: boolean }[]): number[] {
-  const weights = contributions.map((c) => (c.used ? aggregationSamples(c.sampleCount) : 0))
-  const total = weights.reduce((s, w) => s + w, 0)
-  const usedCount = contributions.filter((c) => c.used).length
-  return weights.map((w) => (usedCount < 2 || total === 0 ? 0 : w / total))
+export class Consensus {
+  readonly #sum: Float64Array[] = []
+  #count = 0
+
+  /** Adds a used update's direction (an update of norm 0 has none and adds nothing). */
+  add(delta: readonly NamedTensor<'float32'>[]): void {
+    const norm = Math.sqrt(squaredNorm(delta))
+    if (norm === 0) return
+    delta.forEach((t, i) => {
+      let sum = this.#sum[i]
+      if (sum === undefined) {
+        sum = new Float64Array(t.data.length)
+        this.#sum[i] = sum
+      }
+      if (sum.length !== t.data.length) throw new InvalidArgumentError(`delta.${i}`, 'has another size than the updates before it')
+      for (let j = 0; j < t.data.length; j++) sum[j] = (sum[j] as number) + (t.data[j] as number) / norm
+    })
+    this.#count++
+  }
+
+  /** Directions added. */
+  get count(): number {
+    return this.#count
+  }
+
+  /**
+   * quality = max(0, cosine(delta, Σ others' unit directions)) in ppm, for an update that was
+   * added; undefined while fewer than two directions were added (a lone update has no others).
+   */
+  qualityPpm(delta: readonly NamedTensor<'float32'>[]): number | undefined {
+    if (this.#count < 2) return undefined
+    const norm = Math.sqrt(squaredNorm(delta))
+    if (norm === 0) return 0
+    let dotSum = 0
+    let sumSquared = 0
+    delta.forEach((t, i) => {
+      const sum = this.#sum[i] as Float64Array
+      for (let j = 0; j < t.data.length; j++) {
+        dotSum += (t.data[j] as number) * (sum[j] as number)
+        sumSquared += (sum[j] as number) * (sum[j] as number)
+      }
+    })
+    // others = sum − delta/|delta|: dot(delta, others) = dot(delta, sum) − |delta|, |others|² = |sum|² − 2·dot(delta, sum)/|delta| + 1.
+    const othersSquared = sumSquared - (2 * dotSum) / norm + 1
+    return othersSquared <= 0 ? 0 : toPpm(norm * Math.sqrt(othersSquared), dotSum - norm)
+  }
+}
+
+/** A used update's quality: against the others' consensus, or, for the round's only direction, against the aggregate delta. */
+export function contributionQuality(delta: readonly NamedTensor<'float32'>[], consensus: Consensus, aggregateDelta: readonly NamedTensor<'float32'>[], used: boolean): number {
+  if (!used) return 0
+  return consensus.qualityPpm(delta) ?? qualityPpm(delta, aggregateDelta, true)
 }
 
 /**
@@ -113,8 +154,9 @@ export interface Score {
 
 /** Both steps at once, for callers that hold every delta. */
 export function scoreContributions(inputs: readonly ScoreInput[], aggregateDelta: readonly NamedTensor<'float32'>[], rewardTotal: bigint): Score[] {
-  const shares = contributionShares(inputs)
-  const scored = inputs.map((input, i) => ({ device: input.device, sampleCount: input.sampleCount, qualityPpm: qualityPpm(input.delta, aggregateDelta, input.used, shares[i]) }))
+  const consensus = new Consensus()
+  for (const input of inputs) if (input.used) consensus.add(input.delta)
+  const scored = inputs.map((input) => ({ device: input.device, sampleCount: input.sampleCount, qualityPpm: contributionQuality(input.delta, consensus, aggregateDelta, input.used) }))
   const rewards = splitRewards(scored, rewardTotal)
   return scored.map((s, i) => ({ device: s.device, qualityPpm: s.qualityPpm, reward: rewards[i] ?? 0n }))
 }

@@ -6,7 +6,8 @@ import t from 'tap'
 import { getAddress, type Address } from 'viem'
 import {
   aggregationSamples,
-  contributionShares,
+  Consensus,
+  contributionQuality,
   FedAvg,
   qualityPpm,
   SAMPLE_WEIGHT_CAP,
@@ -43,9 +44,10 @@ async function round(liarDelta: NamedTensor<'float32'>[], capped: boolean): Prom
   const updates: ClientUpdate[] = deltas.map((delta, i) => ({ device: device(i), sampleCount: counts[i] as number, delta }))
   const aggregated = await new FedAvg().aggregate(base, updates)
   const aggregate = subtractWeights(aggregated.weights, base)
-  // The gateway takes each update's own weight out of the aggregate it is compared with; the old formula did not.
-  const shares = capped ? contributionShares(claims.map((sampleCount) => ({ sampleCount, used: true }))) : [0, 0, 0]
-  const quality = deltas.map((d, i) => qualityPpm(d, aggregate, true, shares[i]))
+  // The gateway scores each update against the other devices' directions; the old formula, against the aggregate.
+  const consensus = new Consensus()
+  for (const d of deltas) consensus.add(d)
+  const quality = deltas.map((d) => (capped ? contributionQuality(d, consensus, aggregate, true) : qualityPpm(d, aggregate, true)))
   const rewards = capped
     ? splitRewards(claims.map((sampleCount, i) => ({ sampleCount, qualityPpm: quality[i] as number })), REWARD)
     : linearRewards(claims, quality)
@@ -73,7 +75,7 @@ t.test('a device claiming the maximum with an honest update: a bounded gain', as
   t.comment(`linear: rewards ${before.rewards.join(' / ')}, liar weight in the aggregate ${(before.liarWeight * 100).toFixed(1)}%`)
   t.comment(`capped: rewards ${after.rewards.join(' / ')}, liar weight in the aggregate ${(after.liarWeight * 100).toFixed(1)}%`)
   t.ok((before.rewards[2] as bigint) > 990_000n, 'before: the liar took over 99% of the reward')
-  t.same(after.rewards, [263180n, 321327n, 415491n])
+  t.same(after.rewards, [263072n, 321387n, 415540n])
   t.equal(after.liarWeight, 0.5, 'its 100,000 samples weigh as 1,000 in the aggregate: half, not 99%')
   // With the same quality, the liar earns √(1000/400) ≈ 1.58× and √(1000/600) ≈ 1.29× what the honest devices do.
   const ratio = Number(after.rewards[2]) / Number(after.rewards[0])
@@ -86,6 +88,6 @@ t.test('a device claiming the maximum with a useless update: it cannot take the 
   t.comment(`linear: rewards ${before.rewards.join(' / ')}, quality ${before.quality.join(' / ')} ppm`)
   t.comment(`capped: rewards ${after.rewards.join(' / ')}, quality ${after.quality.join(' / ')} ppm`)
   t.same(before.rewards.slice(0, 2), [0n, 0n], 'before: the honest devices got nothing (the aggregate was the liar\'s update)')
-  t.same(after.rewards, [673388n, 326611n, 0n], 'compared with what the others taught, the useless update scores 0')
+  t.same(after.rewards, [430868n, 569131n, 0n], "scored against the other devices' directions, the useless update gets 0")
   t.equal(after.quality[2], 0)
 })
