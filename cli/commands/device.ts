@@ -79,6 +79,7 @@ interface EnrollOptions extends OwnerOptions {
   bootstrap?: string[]
   sensors?: string
   validDays?: string
+  maxSamples?: string
   maxRequestAgeDays?: string
   batch?: string
 }
@@ -137,6 +138,7 @@ export function registerDevice(program: Command): void {
       .option('--bootstrap <multiaddr...>', "bootstrap multiaddrs for the bundles (default: the fleet's gateways')")
       .option('--sensors <file>', 'a JSON file with the sensors array for every bundle (CSV rows may name their own)')
       .option('--valid-days <n>', 'certificate validity in days', '365')
+      .option('--max-samples <n>', 'the most samples each device may claim in an update, written into its certificate (max-samples:<n>); gateways refuse larger claims')
       .option('--max-request-age-days <n>', 'refuse requests older than this', '30')
       .option('--batch <n>', 'devices per registration transaction', '100'),
   ).action(async (requests: string[], o: EnrollOptions) => {
@@ -149,6 +151,7 @@ export function registerDevice(program: Command): void {
       validitySeconds: integer('--valid-days', o.validDays ?? '365', 1, 3650) * DAY,
       maxRequestAgeSeconds: integer('--max-request-age-days', o.maxRequestAgeDays ?? '30', 1, 3650) * DAY,
       batchSize: integer('--batch', o.batch ?? '100', 1, 1000),
+      ...(o.maxSamples === undefined ? {} : { maxSamples: integer('--max-samples', o.maxSamples, 1, Number.MAX_SAFE_INTEGER) }),
       ...(o.bootstrap === undefined ? {} : { bootstrap: o.bootstrap }),
       ...withProgress(o.progress),
     }
