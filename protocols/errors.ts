@@ -142,6 +142,15 @@ export class GatewayBusyError extends BaseError {
   }
 }
 
+/** The gateway failed while handling a verified update (its store, a chain read, …); the device should retry. The cause stays in the gateway's log. */
+export class GatewayInternalError extends BaseError {
+  static override readonly code = 'CW_MESH_GATEWAY_ERROR'
+  override name = 'GatewayInternalError'
+  constructor(protocol: string, options: BaseErrorOptions = {}) {
+    super(`${protocol}: the gateway could not handle the update; retry later`, { ...options, details: { protocol, ...options.details } })
+  }
+}
+
 /** An update stream from a peer whose DeviceCertificate does not bind it (or does not verify). */
 export class PeerNotBoundError extends BaseError {
   static override readonly code = 'CW_MESH_PEER_NOT_BOUND'

@@ -26,6 +26,7 @@ import {
   DecodeError,
   FrameTooLargeError,
   GatewayBusyError,
+  GatewayInternalError,
   InvalidArgumentError,
   MessageTooLargeError,
   PeerRejectedError,
@@ -413,7 +414,15 @@ export class UpdateService {
     if (contentId(submission.update) !== header.attestation.message.updateHash.toLowerCase()) {
       this.#refused({ reason: REASON_UPDATE_HASH_MISMATCH, peerId: header.peerId })
       decision = { accepted: false, reason: REASON_UPDATE_HASH_MISMATCH }
-    } else decision = await this.#init.handler({ ...submission, attestationHash: header.attestationHash, peerId: header.peerId, encoded: frame }, { signal })
+    } else {
+      try {
+        decision = await this.#init.handler({ ...submission, attestationHash: header.attestationHash, peerId: header.peerId, encoded: frame }, { signal })
+      } catch (err) {
+        if (err instanceof BaseError || signal.aborted) throw err
+        this.#log.error({ peer: header.peerId, err: err instanceof Error ? err.message : String(err) }, 'update handler failed')
+        throw new GatewayInternalError(this.protocol, { cause: err })
+      }
+    }
     return this.#receipt(header, decision, signal)
   }
 

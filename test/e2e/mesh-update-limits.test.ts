@@ -6,7 +6,7 @@ import t from 'tap'
 import { lpStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
 import { keccak256, toHex } from 'viem'
-import { contentId, encodeSubmission, encodeUpdate, namedTensor, signUpdateAttestation, type UpdateSubmission } from '../../protocols/index.js'
+import { contentId, createMemorySigner, encodeSubmission, encodeUpdate, namedTensor, signDeviceCertificate, signUpdateAttestation, type UpdateSubmission } from '../../protocols/index.js'
 import { RemoteError } from '../../protocols/errors.js'
 import { PROTOCOL_UPDATE } from '../../protocols/constants.js'
 import { MESH_REFUSAL_REASONS, parseResponse, type MeshNode, type UpdateRefusal } from '../../protocols/mesh/index.js'
@@ -23,9 +23,16 @@ const refusals: UpdateRefusal[] = []
 let admitCalls = 0
 /** Devices whose submissions the admit hook answers from the header: a receipt without the update. */
 const notSelected = new Set<string>()
+/** Devices the registry hook refuses, and devices whose handling fails inside the gateway. */
+const refusedPeers = new Set<string>()
+const failing = new Set<string>()
 const gateway = await startGateway({
   fleet,
-  handler: store.handler,
+  handler: async (submission) => {
+    if (failing.has(submission.attestation.message.device)) throw new Error('the store is unavailable')
+    return store.handler(submission)
+  },
+  checkPeer: async ({ device }) => (refusedPeers.has(device) ? 'revoked' : undefined),
   limits: { maxUnverifiedUpdateStreams: MAX_UNVERIFIED, maxUpdateBufferedBytes: MAX_BUFFERED, updateHeaderTimeoutMs: HEADER_TIMEOUT_MS, updateTimeoutMs: 20_000 },
   admit: async (header) => {
     admitCalls++
@@ -215,6 +222,49 @@ t.test('too many streams from one peer: too-many-streams', async (t) => {
   for (const s of held) s.abort(new Error('done'))
 })
 
+t.test('certificate failures, a refused peer, a truncated frame and a failing handler are counted', async (t) => {
+  const certified = async (message: Partial<typeof attackerDevice.certificate.message>, signer = fleet.owner) =>
+    encodeSubmission(await makeSubmission(fleet, { ...attackerDevice, certificate: await signDeviceCertificate({ domain: fleet.domain, signer, message: { ...attackerDevice.certificate.message, ...message } }) }))
+  const cases: [string, Uint8Array, string][] = [
+    ['certificate-invalid', await certified({}, createMemorySigner()), 'not signed by the fleet owner'],
+    ['certificate-expired', await certified({ validUntil: 1n }), 'expired'],
+    ['fleet-mismatch', await certified({ fleet: keccak256(toHex('another fleet')) }), "for another fleet"],
+  ]
+  for (const [reason, bytes, what] of cases) {
+    const before = counted(reason)
+    t.equal((await send(attacker, bytes)).answer, 'CW_MESH_PEER_NOT_BOUND', what)
+    t.equal(counted(reason), before + 1, `counted as ${reason}`)
+  }
+  refusedPeers.add(attackerDevice.signer.address)
+  t.equal((await send(attacker, encodeSubmission(await makeSubmission(fleet, attackerDevice)))).answer, 'CW_MESH_PEER_REJECTED', 'the registry hook refuses')
+  refusedPeers.clear()
+  t.equal(counted('peer-rejected'), 1)
+
+  // The header, then the stream ends before the update.
+  const whole = encodeSubmission(await makeSubmission(fleet, attackerDevice))
+  const stream = await attacker.libp2p.dialProtocol(gateway.peerId, PROTOCOL_UPDATE)
+  const lp = lpStream(stream, { maxDataLength: 4096 })
+  stream.send(Uint8Array.from([...varintOf(whole.length), ...whole.subarray(0, whole.length - 8)]))
+  await stream.close()
+  let code = 'none'
+  try {
+    parseResponse(PROTOCOL_UPDATE, (await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray())
+  } catch (err) {
+    code = err instanceof RemoteError ? String(err.details.remoteCode) : String(err)
+  }
+  t.equal(code, 'CW_MESH_PROTOCOL', 'a frame cut short')
+  t.ok(counted('protocol-error') >= 1)
+
+  failing.add(attackerDevice.signer.address)
+  const failed = await attacker.submitUpdate(gateway.peerId, await makeSubmission(fleet, attackerDevice)).then(
+    () => 'receipt',
+    (err: unknown) => (err instanceof RemoteError ? String(err.details.remoteCode) : String(err)),
+  )
+  failing.clear()
+  t.equal(failed, 'CW_MESH_GATEWAY_ERROR', 'a failing handler answers with an error frame the device retries, without its cause')
+  t.equal(counted('gateway-error'), 1)
+})
+
 t.test('nothing is left reserved or open', async (t) => {
   await until(() => {
     const s = gateway.updates?.stats()
@@ -223,3 +273,13 @@ t.test('nothing is left reserved or open', async (t) => {
   t.pass('every slot and byte released')
   t.ok(refusals.every((r) => MESH_REFUSAL_REASONS.includes(r.reason)), 'every refusal has a listed reason')
 })
+
+function varintOf(n: number): number[] {
+  const out: number[] = []
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80)
+    n = Math.floor(n / 128)
+  }
+  out.push(n)
+  return out
+}

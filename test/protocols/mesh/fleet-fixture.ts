@@ -25,6 +25,7 @@ import {
   type AbstractBlobStore,
   type MeshLimits,
   type MeshNode,
+  type PeerCheck,
   type UpdateAdmit,
   type UpdateDecision,
   type UpdateRefusal,
@@ -124,6 +125,7 @@ export interface StartGatewayParameters {
   fleet: Fleet
   handler: (submission: VerifiedSubmission) => Promise<UpdateDecision>
   admit?: UpdateAdmit
+  checkPeer?: PeerCheck
   onRefusal?: (refusal: UpdateRefusal) => void
   privateKey?: PrivateKey
   port?: number
@@ -148,6 +150,7 @@ export async function startGateway(p: StartGatewayParameters): Promise<MeshNode>
       signer: p.fleet.gatewaySigner,
       handler: p.handler,
       ...(p.admit === undefined ? {} : { admit: p.admit }),
+      ...(p.checkPeer === undefined ? {} : { checkPeer: p.checkPeer }),
       ...(p.onRefusal === undefined ? {} : { onRefusal: p.onRefusal }),
     },
     limits: { ...TEST_LIMITS, ...p.limits },
