@@ -7,7 +7,7 @@
 //   during the flood (ratio to the run without);
 // - the gateway's resident memory: idle, peak during the issue's attack (2 peers × 4 streams × 24 MiB),
 //   peak during the flood, against the bound the limits give (protocols/mesh/constants.ts):
-//   (MAX_UNVERIFIED_UPDATE_STREAMS + MAX_VERIFIED_UPDATE_STREAMS) × MAX_UPDATE_STREAM_SLACK_BYTES
+//   (MAX_UNVERIFIED_UPDATE_STREAMS + MAX_KNOWN_PEER_UPDATE_STREAMS + MAX_VERIFIED_UPDATE_STREAMS) × MAX_UPDATE_STREAM_SLACK_BYTES
 //   + MAX_UPDATE_BUFFERED_BYTES + MAX_UPDATE_HANDLERS × MAX_DECODED_UPDATE_BYTES.
 // `--quick` uses fewer peers and shorter phases.
 import { fork, type ChildProcess } from 'node:child_process'
@@ -21,6 +21,7 @@ import { keccak256, toHex } from 'viem'
 import { createMemorySigner, encodeSubmission, fleetDomain, PROTOCOL_UPDATE } from '../protocols/index.js'
 import {
   MAX_DECODED_UPDATE_BYTES,
+  MAX_KNOWN_PEER_UPDATE_STREAMS,
   MAX_UNVERIFIED_UPDATE_STREAMS,
   MAX_UPDATE_BUFFERED_BYTES,
   MAX_UPDATE_HANDLERS,
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
     attacking = false
     await Promise.all(flood)
 
-    const bound = (MAX_UNVERIFIED_UPDATE_STREAMS + MAX_VERIFIED_UPDATE_STREAMS) * MAX_UPDATE_STREAM_SLACK_BYTES + MAX_UPDATE_BUFFERED_BYTES + MAX_UPDATE_HANDLERS * MAX_DECODED_UPDATE_BYTES
+    const bound = (MAX_UNVERIFIED_UPDATE_STREAMS + MAX_KNOWN_PEER_UPDATE_STREAMS + MAX_VERIFIED_UPDATE_STREAMS) * MAX_UPDATE_STREAM_SLACK_BYTES + MAX_UPDATE_BUFFERED_BYTES + MAX_UPDATE_HANDLERS * MAX_DECODED_UPDATE_BYTES
     const rows: Row[] = withRatios([
       { group: 'enrolled device round trip', name: 'p50, no flood', value: quantile(calm.ms, 0.5), unit: 'ms' },
       { group: 'enrolled device round trip', name: `p50, ${PEERS}-peer flood`, value: quantile(stormy.ms, 0.5), unit: 'ms', baseline: 'p50, no flood' },
@@ -185,7 +186,7 @@ async function main(): Promise<void> {
       submissions: SUBMISSIONS,
       payloadBytes: PAYLOAD_BYTES,
       loadAverage1m: loadavg()[0],
-      limits: { MAX_UNVERIFIED_UPDATE_STREAMS, MAX_VERIFIED_UPDATE_STREAMS, MAX_UPDATE_STREAM_SLACK_BYTES, MAX_UPDATE_BUFFERED_BYTES, MAX_UPDATE_HANDLERS, MAX_DECODED_UPDATE_BYTES },
+      limits: { MAX_UNVERIFIED_UPDATE_STREAMS, MAX_KNOWN_PEER_UPDATE_STREAMS, MAX_VERIFIED_UPDATE_STREAMS, MAX_UPDATE_STREAM_SLACK_BYTES, MAX_UPDATE_BUFFERED_BYTES, MAX_UPDATE_HANDLERS, MAX_DECODED_UPDATE_BYTES },
       refusals: { issueAttack: issueReport.refusals, flood: floodReport.refusals },
       streamsAtEnd: { calm: calmReport.stats, flood: floodReport.stats },
     })

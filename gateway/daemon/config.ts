@@ -122,7 +122,8 @@ export const gatewayConfigSchema = z
       .strictObject({
         maxConnections: z.number().int().min(1).max(100_000).optional(),
         inboundConnectionThreshold: z.number().int().min(1).max(100_000).optional().describe('new connections per second accepted from one host'),
-        maxUnverifiedUpdateStreams: z.number().int().min(1).max(100_000).optional().describe('update streams whose peer is not verified yet, across all peers (default 64); the oldest is evicted for a newcomer'),
+        maxUnverifiedUpdateStreams: z.number().int().min(1).max(100_000).optional().describe('update streams whose peer is not verified yet, across all peers (default 64); the oldest silent one is evicted for a newcomer'),
+        maxKnownPeerUpdateStreams: z.number().int().min(1).max(100_000).optional().describe('unverified update streams of peers verified on an earlier stream, which unknown peers cannot evict (default 64)'),
         maxVerifiedUpdateStreams: z.number().int().min(1).max(100_000).optional().describe('update streams of verified peers being read or handled at once (default 64)'),
         maxUpdateBufferedBytes: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().describe('bytes reserved for updates being read or handled, across all peers (default 128 MiB)'),
         updateHeaderTimeoutMs: z.number().int().min(1).max(600_000).optional().describe('time an update stream has to deliver its attestation and certificate (default 10 s)'),

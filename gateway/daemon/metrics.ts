@@ -43,12 +43,13 @@ export class GatewayMetrics {
     if (updates !== undefined) {
       new Gauge({
         name: 'cw_gateway_update_streams',
-        help: 'Update streams open, by phase: unverified (header being read or checked), verified (update being read or handled)',
+        help: 'Update streams open, by phase: unverified (header being read or checked; known: of a peer verified before), verified (update being read or handled)',
         labelNames: ['phase'],
         registers,
         collect() {
           const stats = updates()
-          this.set({ phase: 'unverified' }, stats.unverified)
+          this.set({ phase: 'unverified' }, stats.unverified - stats.known)
+          this.set({ phase: 'unverified-known' }, stats.known)
           this.set({ phase: 'verified' }, stats.verified)
         },
       })

@@ -50,6 +50,14 @@ export const MAX_UPDATE_STREAM_SLACK_BYTES = 1 * MiB
  * one round trip, so only a stream that has been silent longest is evicted.
  */
 export const MAX_UNVERIFIED_UPDATE_STREAMS = 64
+/**
+ * Unverified update streams of peers that proved their identity on an earlier stream, in a pool of
+ * their own that unknown peers cannot evict: a flood of new peer ids does not reach an enrolled
+ * device that has submitted before. MAX_KNOWN_UPDATE_PEERS such peers are remembered (least recently
+ * seen forgotten first); being known changes only which slot a stream takes, never what is checked.
+ */
+export const MAX_KNOWN_PEER_UPDATE_STREAMS = 64
+export const MAX_KNOWN_UPDATE_PEERS = 10_000
 /** Update streams of verified peers being received or handled at once, across all peers. */
 export const MAX_VERIFIED_UPDATE_STREAMS = 64
 /** Bytes reserved for the updates of verified peers (the frames being read or handled), across all peers. */

@@ -41,6 +41,7 @@ export interface MeshLimits {
   maxUpdateStreamsPerPeer?: number
   updateHeaderTimeoutMs?: number
   maxUnverifiedUpdateStreams?: number
+  maxKnownPeerUpdateStreams?: number
   maxVerifiedUpdateStreams?: number
   maxUpdateBufferedBytes?: number
   maxUpdateHandlers?: number
@@ -153,6 +154,7 @@ export class MeshNode extends EventTarget {
             ...(limits.updateHeaderTimeoutMs === undefined ? {} : { headerTimeoutMs: limits.updateHeaderTimeoutMs }),
             ...(limits.maxUpdateStreamsPerPeer === undefined ? {} : { maxStreamsPerPeer: limits.maxUpdateStreamsPerPeer }),
             ...(limits.maxUnverifiedUpdateStreams === undefined ? {} : { maxUnverifiedStreams: limits.maxUnverifiedUpdateStreams }),
+            ...(limits.maxKnownPeerUpdateStreams === undefined ? {} : { maxKnownPeerStreams: limits.maxKnownPeerUpdateStreams }),
             ...(limits.maxVerifiedUpdateStreams === undefined ? {} : { maxVerifiedStreams: limits.maxVerifiedUpdateStreams }),
             ...(limits.maxUpdateBufferedBytes === undefined ? {} : { maxBufferedBytes: limits.maxUpdateBufferedBytes }),
             ...(limits.maxUpdateHandlers === undefined ? {} : { maxHandlers: limits.maxUpdateHandlers }),

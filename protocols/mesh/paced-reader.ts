@@ -13,6 +13,8 @@ export interface PacedReaderInit {
   protocol: string
   /** Most bytes held beyond what the current read asked for (and in the stream's own buffer while paused). */
   slackBytes: number
+  /** Called once, when the first bytes arrive. */
+  onFirstBytes?: () => void
 }
 
 export class PacedReader {
@@ -26,12 +28,14 @@ export class PacedReader {
   #wake: Deferred | undefined
   #failure: Error | undefined
   #ended = false
+  #onFirstBytes: (() => void) | undefined
 
   constructor(stream: Stream, init: PacedReaderInit) {
     if (!Number.isInteger(init.slackBytes) || init.slackBytes < 1) throw new InvalidArgumentError('slackBytes', 'must be a positive integer')
     this.#stream = stream
     this.#protocol = init.protocol
     this.#slack = init.slackBytes
+    this.#onFirstBytes = init.onFirstBytes
     // While paused the stream keeps what arrives in its own buffer; it aborts itself past this.
     stream.maxReadBufferLength = init.slackBytes
     this.#pause()
@@ -111,6 +115,11 @@ export class PacedReader {
 
   readonly #onMessage = (evt: StreamMessageEvent): void => {
     if (this.#failure !== undefined) return
+    const first = this.#onFirstBytes
+    if (first !== undefined) {
+      this.#onFirstBytes = undefined
+      first()
+    }
     let data = evt.data instanceof Uint8Array ? new Uint8ArrayList(evt.data) : evt.data
     const target = this.#target
     if (target !== undefined) {

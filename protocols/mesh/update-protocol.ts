@@ -38,6 +38,8 @@ import { contentId } from '../tensors/update-codec.js'
 import { decodeSigned, decodeSubmission, encodeSigned, encodeSubmission, type UpdateSubmission } from '../wire/codec.js'
 import {
   LIBP2P_STREAM_LIMIT_MARGIN,
+  MAX_KNOWN_PEER_UPDATE_STREAMS,
+  MAX_KNOWN_UPDATE_PEERS,
   MAX_UNVERIFIED_UPDATE_STREAMS,
   MAX_UPDATE_BUFFERED_BYTES,
   MAX_UPDATE_HANDLERS,
@@ -185,6 +187,8 @@ export interface UpdateServiceInit {
   headerTimeoutMs?: number
   maxStreamsPerPeer?: number
   maxUnverifiedStreams?: number
+  maxKnownPeerStreams?: number
+  maxKnownPeers?: number
   maxVerifiedStreams?: number
   maxBufferedBytes?: number
   maxHandlers?: number
@@ -233,6 +237,9 @@ export class UpdateService {
   readonly #headerTimeoutMs: number
   readonly #retryAfterMs: number
   readonly #now: () => bigint
+  /** Peers whose certificate and signature verified on an earlier stream, least recently seen first. */
+  readonly #knownPeers = new Set<string>()
+  readonly #maxKnownPeers: number
   #started = false
 
   constructor(components: UpdateServiceComponents, init: UpdateServiceInit) {
@@ -243,14 +250,16 @@ export class UpdateService {
     this.#headerTimeoutMs = Math.min(init.headerTimeoutMs ?? UPDATE_HEADER_TIMEOUT_MS, this.#timeoutMs)
     this.#retryAfterMs = init.retryAfterMs ?? UPDATE_RETRY_AFTER_MS
     this.#now = init.now ?? unixNow
+    this.#maxKnownPeers = init.maxKnownPeers ?? MAX_KNOWN_UPDATE_PEERS
     this.#admission = new UpdateAdmission({
       maxUnverified: init.maxUnverifiedStreams ?? MAX_UNVERIFIED_UPDATE_STREAMS,
+      maxKnown: init.maxKnownPeerStreams ?? MAX_KNOWN_PEER_UPDATE_STREAMS,
       maxVerified: init.maxVerifiedStreams ?? MAX_VERIFIED_UPDATE_STREAMS,
       maxBufferedBytes: init.maxBufferedBytes ?? MAX_UPDATE_BUFFERED_BYTES,
     })
     this.#limiter = new StreamLimiter({
       maxPerPeer: init.maxStreamsPerPeer ?? MAX_UPDATE_STREAMS_PER_PEER,
-      maxTotal: this.#admission.maxUnverified + this.#admission.maxVerified,
+      maxTotal: this.#admission.maxUnverified + this.#admission.maxKnown + this.#admission.maxVerified,
     })
     this.#handlers = new Queue({ concurrency: init.maxHandlers ?? MAX_UPDATE_HANDLERS })
     this.handleStream = this.handleStream.bind(this)
@@ -279,11 +288,14 @@ export class UpdateService {
   async handleStream(stream: Stream, connection: Connection): Promise<void> {
     const peerId = connection.remotePeer.toString()
     // Paused from the first moment: nothing the peer sends is read before it is asked for.
-    const reader = new PacedReader(stream, { protocol: this.protocol, slackBytes: MAX_UPDATE_STREAM_SLACK_BYTES })
-    const ticket = this.#admission.enter(() => {
-      this.#log.debug({ peer: peerId }, 'unverified update stream evicted for a newcomer')
-      evictStream(stream, new GatewayBusyError(this.protocol, 'unverified-streams', this.#retryAfterMs))
-    })
+    const ticket = this.#admission.enter(
+      () => {
+        this.#log.debug({ peer: peerId }, 'unverified update stream evicted for a newcomer')
+        evictStream(stream, new GatewayBusyError(this.protocol, 'unverified-streams', this.#retryAfterMs))
+      },
+      { known: this.#known(peerId) },
+    )
+    const reader = new PacedReader(stream, { protocol: this.protocol, slackBytes: MAX_UPDATE_STREAM_SLACK_BYTES, onFirstBytes: () => this.#admission.speak(ticket) })
     const acquired = this.#limiter.acquire(peerId)
     const timeout = AbortSignal.timeout(this.#timeoutMs)
     const headerTimeout = AbortSignal.timeout(this.#headerTimeoutMs)
@@ -292,6 +304,7 @@ export class UpdateService {
       if (!acquired) throw new TooManyStreamsError(this.protocol, this.#limiter.maxPerPeer)
       const read = await this.#readHeader(reader, headerSignal)
       const header = await this.#verifyHeader(read, peerId, headerSignal)
+      this.#remember(peerId)
       // A verified peer no longer competes with unknown ones for a slot.
       const slot = this.#admission.verify(ticket)
       if (slot !== undefined) throw new GatewayBusyError(this.protocol, slot, this.#retryAfterMs)
@@ -324,6 +337,20 @@ export class UpdateService {
       reader.release()
       this.#admission.release(ticket)
       if (acquired) this.#limiter.release(peerId)
+    }
+  }
+
+  /** Whether the peer proved its identity on an earlier stream (and is still remembered). */
+  #known(peerId: string): boolean {
+    return this.#knownPeers.has(peerId)
+  }
+
+  #remember(peerId: string): void {
+    this.#knownPeers.delete(peerId)
+    this.#knownPeers.add(peerId)
+    if (this.#knownPeers.size > this.#maxKnownPeers) {
+      const oldest = this.#knownPeers.values().next().value
+      if (oldest !== undefined) this.#knownPeers.delete(oldest)
     }
   }
 

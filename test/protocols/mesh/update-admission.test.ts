@@ -13,9 +13,29 @@ t.test('the oldest unverified stream is evicted for a newcomer', async (t) => {
   t.equal(admission.verify(a), 'streams', 'an evicted stream cannot go on')
   t.equal(admission.verify(b), undefined)
   t.equal(admission.verify(c), 'streams', 'one verified slot only')
-  t.same(admission.stats(), { unverified: 1, verified: 1, bufferedBytes: 0, evicted: 1 })
+  t.same(admission.stats(), { unverified: 1, known: 0, verified: 1, bufferedBytes: 0, evicted: 1 })
   for (const x of [a, b, c]) admission.release(x)
-  t.same(admission.stats(), { unverified: 0, verified: 0, bufferedBytes: 0, evicted: 1 })
+  t.same(admission.stats(), { unverified: 0, known: 0, verified: 0, bufferedBytes: 0, evicted: 1 })
+})
+
+t.test('a silent stream is evicted before a speaking one; known peers have slots unknown ones cannot take', async (t) => {
+  const admission = new UpdateAdmission({ maxUnverified: 2, maxKnown: 1, maxVerified: 4, maxBufferedBytes: 100 })
+  const evicted: string[] = []
+  const speaking = admission.enter(() => evicted.push('speaking'))
+  admission.speak(speaking)
+  admission.enter(() => evicted.push('silent'))
+  const known = admission.enter(() => evicted.push('known'), { known: true })
+  t.ok(known.known, 'a known peer takes its own slot')
+  const newcomer = admission.enter(() => evicted.push('newcomer 1'))
+  t.same(evicted, ['silent'], 'the silent stream went, though the speaking one is older')
+  admission.speak(newcomer)
+  admission.enter(() => evicted.push('newcomer 2'))
+  t.same(evicted, ['silent', 'speaking'], 'with only speaking ones left, the oldest goes')
+  t.equal(admission.stats().known, 1, 'the known peer\'s stream was never a candidate')
+  const overflow = admission.enter(() => evicted.push('known 2'), { known: true })
+  t.notOk(overflow.known, 'with its pool full, a known peer competes with the others')
+  t.equal(admission.verify(known), undefined)
+  t.equal(admission.stats().known, 0)
 })
 
 t.test('reserved bytes are capped across streams and freed on release', async (t) => {
