@@ -265,6 +265,22 @@ t.test('certificate failures, a refused peer, a truncated frame and a failing ha
   t.equal(counted('gateway-error'), 1)
 })
 
+t.test('with the default limits, a 24 MiB update from an enrolled device is read whole and accepted', async (t) => {
+  const roomy = new AcceptedStore()
+  const other = await startGateway({ fleet, handler: roomy.handler })
+  t.teardown(() => other.stop())
+  const addr = other.multiaddrs[0]
+  if (addr === undefined) throw new Error('no address')
+  await honest.dial(addr)
+  const big = await bigSubmission(honestDevice, 6 * 1024 * 1024)
+  const receipt = await honest.submitUpdate(other.peerId, big)
+  t.ok(receipt.message.accepted, 'accepted')
+  const kept = roomy.accepted.get(receipt.message.attestationHash)
+  t.equal(kept?.update.length, big.update.length, 'every byte arrived')
+  t.equal(kept === undefined ? '' : contentId(kept.update), contentId(big.update), 'and they are the update that was signed')
+  t.same(other.updates?.stats().bufferedBytes, 0, 'its reservation is released')
+})
+
 t.test('nothing is left reserved or open', async (t) => {
   await until(() => {
     const s = gateway.updates?.stats()

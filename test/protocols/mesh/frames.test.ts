@@ -6,7 +6,7 @@ import { keccak256, toHex, type Hex } from 'viem'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { MAX_MODEL_BYTES, createMemorySigner, encodeSigned, signDeviceCertificate, signRoundAnnouncement } from '../../../protocols/index.js'
-import { BaseError, DecodeError } from '../../../protocols/errors.js'
+import { BaseError, DecodeError, GatewayBusyError } from '../../../protocols/errors.js'
 import {
   MAX_ERROR_FRAME_BYTES,
   StreamLimiter,
@@ -34,6 +34,14 @@ t.test('response frames: ok, error with its code, and refusals of bad frames', a
   t.throws(() => parseResponse(P, new Uint8Array(0)), { code: 'CW_MESH_PROTOCOL' }, 'empty frame')
   t.throws(() => parseResponse(P, Uint8Array.from([1, 0xff, 0xfe])), { code: 'CW_MESH_PROTOCOL' }, 'error frame not UTF-8')
   t.throws(() => parseResponse(P, Uint8Array.from([1, ...new TextEncoder().encode('{"code":"lower","message":""}')])), { code: 'CW_MESH_PROTOCOL' }, 'a code that is not a code')
+})
+
+t.test('a busy error frame carries retryAfterMs; a bad one is refused', async (t) => {
+  t.throws(() => parseResponse(P, errorFrame(new GatewayBusyError(P, 'bytes', 5000))), { code: 'CW_MESH_REMOTE', details: { remoteCode: 'CW_MESH_BUSY', retryAfterMs: 5000 } })
+  const frame = (body: string) => Uint8Array.from([1, ...new TextEncoder().encode(body)])
+  t.throws(() => parseResponse(P, frame('{"code":"CW_MESH_BUSY","message":"","retryAfterMs":-1}')), { code: 'CW_MESH_PROTOCOL' }, 'a negative wait')
+  t.throws(() => parseResponse(P, frame('{"code":"CW_MESH_BUSY","message":"","retryAfterMs":1e12}')), { code: 'CW_MESH_PROTOCOL' }, 'a wait past the cap')
+  t.throws(() => parseResponse(P, frame('{"code":"CW_DECODE","message":"x"}')), { code: 'CW_MESH_REMOTE', details: { retryAfterMs: undefined } }, 'other frames carry none')
 })
 
 t.test('length prefixes: varint decoding gives up after 5 bytes', async (t) => {
