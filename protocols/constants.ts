@@ -38,6 +38,8 @@ export const MAX_PEER_ID_LENGTH = 128
 export const MAX_LABEL_LENGTH = 64 // hardware model, key storage kind, serial, strategy, reason
 export const MAX_CAPABILITIES = 32
 export const MAX_ROUND_PARAMS_LENGTH = 2048
+/** A round announcement's selection rule: canonical JSON `{ fraction, max, min }`. */
+export const MAX_SELECTION_RULE_LENGTH = 256
 
 /** Caps on updates and named tensors. */
 export const MAX_TENSORS = 4096

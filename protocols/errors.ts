@@ -130,6 +130,27 @@ export class TooManyStreamsError extends BaseError {
   }
 }
 
+/**
+ * The gateway is at one of its capacity limits (concurrent update streams, or bytes buffered for
+ * updates across all peers): the peer is told to retry after `details.retryAfterMs`.
+ */
+export class GatewayBusyError extends BaseError {
+  static override readonly code = 'CW_MESH_BUSY'
+  override name = 'GatewayBusyError'
+  constructor(protocol: string, limit: string, retryAfterMs: number, options: BaseErrorOptions = {}) {
+    super(`${protocol}: the gateway is at its ${limit} limit; retry in ${retryAfterMs} ms`, { ...options, details: { protocol, limit, retryAfterMs, ...options.details } })
+  }
+}
+
+/** The gateway failed while handling a verified update (its store, a chain read, …); the device should retry. The cause stays in the gateway's log. */
+export class GatewayInternalError extends BaseError {
+  static override readonly code = 'CW_MESH_GATEWAY_ERROR'
+  override name = 'GatewayInternalError'
+  constructor(protocol: string, options: BaseErrorOptions = {}) {
+    super(`${protocol}: the gateway could not handle the update; retry later`, { ...options, details: { protocol, ...options.details } })
+  }
+}
+
 /** An update stream from a peer whose DeviceCertificate does not bind it (or does not verify). */
 export class PeerNotBoundError extends BaseError {
   static override readonly code = 'CW_MESH_PEER_NOT_BOUND'

@@ -4,8 +4,10 @@
 import { getAddress, isAddressEqual, type Hex } from 'viem'
 import {
   hashMessage,
+  InvalidArgumentError,
   MAX_CAPABILITIES,
   MAX_LABEL_LENGTH,
+  maxSamplesCapability,
   signDeviceCertificate,
   verifyDeviceCertificate,
   type DeviceCertificate,
@@ -22,6 +24,8 @@ export interface IssueDeviceCertificateParameters {
   device: { address: Hex; peerId: string; serial: string; keyStorage: string; hardware: HardwareProfile }
   validFrom: number
   validUntil: number
+  /** The most samples the device may claim in an update, certified as `max-samples:<n>` (docs/scoring.md); none when absent. */
+  maxSamples?: number
   signal?: AbortSignal
 }
 
@@ -38,14 +42,17 @@ export const hardwareModelOf = (profile: HardwareProfile): string => (profile.bo
 export const capabilitiesOf = (profile: HardwareProfile): string[] => executionProvidersFor(profile).slice(0, MAX_CAPABILITIES)
 
 export async function issueDeviceCertificate(parameters: IssueDeviceCertificateParameters): Promise<IssuedCertificate> {
-  const { fleet, owner, device } = parameters
+  const { fleet, owner, device, maxSamples } = parameters
+  if (maxSamples !== undefined && !(Number.isSafeInteger(maxSamples) && maxSamples >= 1)) throw new InvalidArgumentError('maxSamples', 'must be a positive integer')
+  const capabilities = capabilitiesOf(device.hardware)
   const message: DeviceCertificate = {
     device: getAddress(device.address),
     peerId: device.peerId,
     fleet: fleet.fleet,
     hardwareModel: hardwareModelOf(device.hardware),
     keyStorage: device.keyStorage,
-    capabilities: capabilitiesOf(device.hardware),
+    // The sample bound takes one of the MAX_CAPABILITIES places, ahead of the least preferred provider.
+    capabilities: maxSamples === undefined ? capabilities : [...capabilities.slice(0, MAX_CAPABILITIES - 1), maxSamplesCapability(maxSamples)],
     validFrom: BigInt(parameters.validFrom),
     validUntil: BigInt(parameters.validUntil),
     serial: device.serial,

@@ -78,6 +78,8 @@ export interface EnrolDevicesParameters extends ProvisioningOptions {
   maxRequestAgeSeconds?: number
   /** Devices per registration transaction (DEFAULT_BATCH_SIZE). */
   batchSize?: number
+  /** The most samples each new device may claim in an update, written into its certificate (`max-samples:<n>`). */
+  maxSamples?: number
   /**
    * false (the default): the first refused device throws its typed error before anything is
    * written. true: refused devices are reported in `rejected` and the others are enrolled.
@@ -317,6 +319,7 @@ async function enrolWithSession(
       owner: owner.signer,
       device: { address: r.device, peerId: r.peerId, serial: r.serial, keyStorage: r.keyStorage, hardware: p.checked.hardware },
       ...validity,
+      ...(parameters.maxSamples === undefined ? {} : { maxSamples: parameters.maxSamples }),
       ...options,
     })
     certified.push({

@@ -4,8 +4,8 @@
 // certifies the new key, registers it, revokes the old device in the same run, and writes the new
 // bundle over the old one (or where asked). Gateways refuse the old key from then on.
 import { isAddressEqual, type Address } from 'viem'
-import { readDeviceBundle } from '../hardware/index.js'
-import type { EnrolmentRequest } from '../protocols/index.js'
+import { certificateOf, readDeviceBundle } from '../hardware/index.js'
+import { certifiedMaxSamples, type EnrolmentRequest } from '../protocols/index.js'
 import { decodeRequest } from './check-request.js'
 import { enrolDevices, type DeviceEnrolment, type EnrolDevicesParameters, type EnrolledDevice } from './enrol-devices.js'
 import { RotationError } from './errors.js'
@@ -36,7 +36,7 @@ export async function rotateDeviceKey(parameters: RotateDeviceKeyParameters): Pr
   const previous = request.previous
   if (previous === null) throw new RotationError('(none)', `the request (${source}) names no previous device: enrol it instead`)
   let bundle = parameters.bundle
-  let { sensors, bootstrap, agent } = parameters
+  let { sensors, bootstrap, agent, maxSamples } = parameters
   if (bundle === undefined) {
     // The previous device's bundle path, from the journal (read under its lock, then released for the run).
     const journal = await ProvisioningJournal.open(parameters.stateDir)
@@ -53,11 +53,15 @@ export async function rotateDeviceKey(parameters: RotateDeviceKeyParameters): Pr
       sensors ??= old.sensors
       bootstrap ??= old.bootstrap
       agent ??= old.agent
+      // So does the owner's sample bound (docs/scoring.md): a new key is the same device.
+      const bound = certifiedMaxSamples(certificateOf(old, bundle).message)
+      if (bound !== undefined && bound <= BigInt(Number.MAX_SAFE_INTEGER)) maxSamples ??= Math.max(1, Number(bound))
     }
   }
-  const { request: _request, source: _source, bundle: _bundle, sensors: _sensors, bootstrap: _bootstrap, agent: _agent, ...rest } = parameters
+  const { request: _request, source: _source, bundle: _bundle, sensors: _sensors, bootstrap: _bootstrap, agent: _agent, maxSamples: _maxSamples, ...rest } = parameters
   const result = await enrolDevices({
     ...rest,
+    ...(maxSamples === undefined ? {} : { maxSamples }),
     devices: [{ request, source, bundle, ...(sensors === undefined ? {} : { sensors }), ...(bootstrap === undefined ? {} : { bootstrap }), ...(agent === undefined ? {} : { agent }) }],
   })
   const device = result.enrolled[0] ?? result.skipped[0]

@@ -6,8 +6,8 @@
 // model, the parent model, reward total, fleet and record hash are compared with the settlement.
 // This is the implementation, loaded when the command runs; cli/commands/audit.ts defines its options.
 import { readFile } from 'node:fs/promises'
-import { createPublicClient, http, type Hex } from 'viem'
-import { auditRound, contentId, readRoundSettlement, type AuditItem, type AuditReport, type RoundSettlementOnChain } from '../../protocols/index.js'
+import { createPublicClient, http, type Client, type Hex } from 'viem'
+import { auditRound, contentId, readRoundSettlement, type AuditItem, type AuditReport, type FleetFile, type RoundSettlementOnChain } from '../../protocols/index.js'
 import { readFleetFile } from '../../hardware/index.js'
 import { RPC_TIMEOUT_MS } from '../../gateway/settlement/index.js'
 import { GENESIS_RECORD_KIND } from '../../gateway/daemon/constants.js'
@@ -81,12 +81,14 @@ export async function auditRoundCommand(n: string, options: AuditOptions): Promi
   const round = BigInt(n)
 
   let onChain: RoundSettlementOnChain | undefined
+  let chain: { client: Client; fleet: FleetFile } | undefined
   const items: AuditItem[] = []
   if (options.fleet !== undefined) {
     const fleet = await readFleetFile(options.fleet)
     const rpcUrl = options.rpc ?? fleet.chain.rpcUrl
     if (rpcUrl === undefined) throw new UsageError('the fleet file names no chain.rpcUrl: give --rpc <url>')
     const client = createPublicClient({ transport: http(rpcUrl, { retryCount: 1, timeout: RPC_TIMEOUT_MS }) })
+    chain = { client, fleet }
     const read = await readRoundSettlement(client, { ledger: fleet.contracts.ledger, round, fromBlock: BigInt(fleet.contracts.deployedAt) })
     if (read.settled) onChain = read
     items.push({
@@ -116,6 +118,10 @@ export async function auditRoundCommand(n: string, options: AuditOptions): Promi
     items.push(...report.items)
     if (report.round !== undefined) items.push({ item: 'round number', ok: report.round === round, detail: `record holds round ${report.round}` })
     if (onChain !== undefined) items.push(...chainItems(report, contentId(recordBytes), onChain))
+    if (chain !== undefined && report.record !== undefined) {
+      const { selectionItems } = await import('./audit-selection.js')
+      items.push(...(await selectionItems(chain.client, chain.fleet, report.record)))
+    }
   }
   const ok = items.length > 0 && items.every((i) => i.ok)
   // Not settled (yet) is not tampering: its own exit code when nothing else mismatches.

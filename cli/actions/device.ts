@@ -71,6 +71,7 @@ export interface EnrollOptions extends OwnerOptions {
   bootstrap?: string[]
   sensors?: string
   validDays?: string
+  maxSamples?: string
   maxRequestAgeDays?: string
   batch?: string
 }
@@ -113,6 +114,7 @@ export async function deviceEnrollCommand(requests: string[], o: EnrollOptions):
     validitySeconds: integer('--valid-days', o.validDays ?? '365', 1, 3650) * DAY,
     maxRequestAgeSeconds: integer('--max-request-age-days', o.maxRequestAgeDays ?? '30', 1, 3650) * DAY,
     batchSize: integer('--batch', o.batch ?? '100', 1, 1000),
+    ...(o.maxSamples === undefined ? {} : { maxSamples: integer('--max-samples', o.maxSamples, 1, Number.MAX_SAFE_INTEGER) }),
     ...(o.bootstrap === undefined ? {} : { bootstrap: o.bootstrap }),
     ...withProgress(o.progress),
   }

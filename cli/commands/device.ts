@@ -44,6 +44,7 @@ export function registerDevice(program: Command): void {
       .option('--bootstrap <multiaddr...>', "bootstrap multiaddrs for the bundles (default: the fleet's gateways')")
       .option('--sensors <file>', 'a JSON file with the sensors array for every bundle (CSV rows may name their own)')
       .option('--valid-days <n>', 'certificate validity in days', '365')
+      .option('--max-samples <n>', 'the most samples each device may claim in an update, written into its certificate (max-samples:<n>); gateways refuse larger claims')
       .option('--max-request-age-days <n>', 'refuse requests older than this', '30')
       .option('--batch <n>', 'devices per registration transaction', '100'),
   ).action(async (...args: Parameters<typeof Actions.deviceEnrollCommand>) => (await actions()).deviceEnrollCommand(...args))

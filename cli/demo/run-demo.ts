@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createPublicClient, http, parseEther, type Address, type Hex } from 'viem'
 import { readRoundSettlement } from '../../protocols/contracts/index.js'
-import { decodeRoundRecord, QUALITY_SCALE } from '../../protocols/index.js'
+import { decodeRoundRecord, QUALITY_SCALE, SAMPLE_WEIGHT_SCALE, sampleWeight } from '../../protocols/index.js'
 import { openKeyStore, readFleetFile, writeJsonConfig, type FileKeyStoreConfig } from '../../hardware/index.js'
 import { serveChain, startEmbeddedChain, signerToAccount, walletFor, connectChain } from '../../gateway/settlement/index.js'
 import { digitsReplaySensor, splitDigits, writeDigitsCsv, DIGITS_PIXEL_MAX } from './digits-shards.js'
@@ -386,7 +386,7 @@ interface ClaimOutput {
 
 /**
  * Each device's score and reward over the rounds, from the round records the gateway published
- * (the public data an auditor reads): score = Σ samples × quality (docs/scoring.md), reward = Σ
+ * (the public data an auditor reads): score = Σ √min(samples, cap) × quality (docs/scoring.md), reward = Σ
  * the reward each record allots it.
  */
 async function addScores(rows: DemoDeviceRow[], rounds: readonly RoundSummary[], published: string): Promise<void> {
@@ -397,7 +397,8 @@ async function addScores(rows: DemoDeviceRow[], rounds: readonly RoundSummary[],
     const record = decodeRoundRecord(await readFile(join(published, r.recordHash.toLowerCase())))
     for (const c of record.contributions) {
       const device = c.attestation.message.device.toLowerCase()
-      score.set(device, (score.get(device) ?? 0) + (Number(c.attestation.message.sampleCount) * c.qualityPpm) / QUALITY_SCALE)
+      const weight = Number(sampleWeight(c.attestation.message.sampleCount)) / Number(SAMPLE_WEIGHT_SCALE)
+      score.set(device, (score.get(device) ?? 0) + (weight * c.qualityPpm) / QUALITY_SCALE)
       reward.set(device, (reward.get(device) ?? 0n) + c.reward)
     }
   }

@@ -17,7 +17,7 @@ import {
   type Signed,
   type UpdateSubmission,
 } from '../../protocols/index.js'
-import { InvalidArgumentError } from '../../protocols/errors.js'
+import { BaseError, InvalidArgumentError } from '../../protocols/errors.js'
 import { OutboxClosedError, OutboxFullError } from '../errors.js'
 import { backoffDelay } from './backoff.js'
 import { OUTBOX_BACKOFF_BASE_MS, OUTBOX_BACKOFF_MAX_MS, OUTBOX_CONCURRENCY, OUTBOX_MAX_BYTES } from './constants.js'
@@ -283,7 +283,8 @@ export class Outbox extends EventTarget {
     } catch (err) {
       if (!this.#running) return // stopping: the entry stays pending as it was
       entry.attempts++
-      const delayMs = backoffDelay(entry.attempts, { baseMs: this.#p.backoffBaseMs, maxMs: this.#p.backoffMaxMs, random: this.#p.random })
+      // A gateway at capacity (CW_MESH_BUSY) says when to come back: never sooner than that.
+      const delayMs = Math.max(backoffDelay(entry.attempts, { baseMs: this.#p.backoffBaseMs, maxMs: this.#p.backoffMaxMs, random: this.#p.random }), retryAfterOf(err))
       entry.nextAttemptAt = Date.now() + delayMs
       entry.lastError = err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}`.slice(0, 256) : String(err)
       this.#log.debug({ attestationHash: entry.attestationHash, attempts: entry.attempts, delayMs, err: entry.lastError }, 'delivery failed')
@@ -317,4 +318,11 @@ export class Outbox extends EventTarget {
       this.dispatchEvent(new CustomEvent('dead-letter', { detail: { entry: dead, receipt } }))
     }
   }
+}
+
+/** The wait a refusing gateway asked for (an error frame's `retryAfterMs`), capped at OUTBOX_BACKOFF_MAX_MS; 0 when none. */
+export function retryAfterOf(err: unknown): number {
+  if (!(err instanceof BaseError)) return 0
+  const after = err.details.retryAfterMs
+  return typeof after === 'number' && Number.isFinite(after) && after > 0 ? Math.min(after, OUTBOX_BACKOFF_MAX_MS) : 0
 }

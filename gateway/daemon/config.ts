@@ -71,8 +71,14 @@ export const scheduleSchema = z
 export const verificationSchema = z
   .strictObject({
     maxNorm: z.number().positive().default(DEFAULT_VERIFICATION.maxNorm).describe('largest L2 norm of an update'),
-    minSamples: z.number().int().min(0).default(DEFAULT_VERIFICATION.minSamples),
-    maxSamples: z.number().int().min(1).default(DEFAULT_VERIFICATION.maxSamples),
+    minSamples: z.number().int().min(0).default(DEFAULT_VERIFICATION.minSamples).describe('fewest samples an update may claim'),
+    maxSamples: z
+      .number()
+      .int()
+      .min(1)
+      .max(Number.MAX_SAFE_INTEGER)
+      .default(DEFAULT_VERIFICATION.maxSamples)
+      .describe("most samples any device may claim; a certificate's max-samples:<n> capability bounds that device further"),
     maxAgeSeconds: z.number().int().min(1).default(DEFAULT_VERIFICATION.maxAgeSeconds).describe('how old an attestation may be'),
     maxSkewSeconds: z.number().int().min(0).default(DEFAULT_VERIFICATION.maxSkewSeconds).describe('how far ahead of the gateway clock an attestation may be'),
   })
@@ -116,9 +122,14 @@ export const gatewayConfigSchema = z
       .strictObject({
         maxConnections: z.number().int().min(1).max(100_000).optional(),
         inboundConnectionThreshold: z.number().int().min(1).max(100_000).optional().describe('new connections per second accepted from one host'),
+        maxUnverifiedUpdateStreams: z.number().int().min(1).max(100_000).optional().describe('update streams whose peer is not verified yet, across all peers (default 64); the oldest silent one is evicted for a newcomer'),
+        maxKnownPeerUpdateStreams: z.number().int().min(1).max(100_000).optional().describe('unverified update streams of peers verified on an earlier stream, which unknown peers cannot evict (default 64)'),
+        maxVerifiedUpdateStreams: z.number().int().min(1).max(100_000).optional().describe('update streams of verified peers being read or handled at once (default 64)'),
+        maxUpdateBufferedBytes: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().describe('bytes reserved for updates being read or handled, across all peers (default 128 MiB)'),
+        updateHeaderTimeoutMs: z.number().int().min(1).max(600_000).optional().describe('time an update stream has to deliver its attestation and certificate (default 10 s)'),
       })
       .optional()
-      .describe('mesh connection limits'),
+      .describe('mesh connection and update stream limits (protocols/mesh/constants.ts)'),
   })
   .superRefine((c, ctx) => {
     const { name, params } = c.rounds.config.strategy

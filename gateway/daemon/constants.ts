@@ -20,11 +20,15 @@ export const DEFAULT_EVALUATION_MARGIN = 0.02
 /** While a round collects, its announcement is published again this often, for agents that joined late (0: never). */
 export const DEFAULT_REANNOUNCE_SECONDS = 10
 
-/** Verification limits (gateway/verify) unless gateway.json sets them. */
+/**
+ * Verification limits (gateway/verify) unless gateway.json sets them. `maxSamples` is what an
+ * agent's dataset holds by default (edge-agent DATASET_MAX_SAMPLES); a certificate's
+ * `max-samples:<n>` bounds a device further.
+ */
 export const DEFAULT_VERIFICATION = {
   maxNorm: 1000,
   minSamples: 1,
-  maxSamples: 10_000_000,
+  maxSamples: 100_000,
   maxAgeSeconds: 3600,
   maxSkewSeconds: 60,
 } as const

@@ -22,7 +22,6 @@ import {
   decodeModel,
   decodeSubmission,
   encodeModel,
-  encodeSubmission,
   MAX_MODEL_BYTES,
   readInitializers,
   sortByName,
@@ -30,14 +29,14 @@ import {
   type FleetFile,
 } from '../../protocols/index.js'
 import { listFleetDevices, readRoundSettlement } from '../../protocols/contracts/index.js'
-import { createMeshNode, type MeshLimits, type MeshNode, type UpdateDecision, type VerifiedSubmission } from '../../protocols/mesh/index.js'
+import { createMeshNode, type MeshLimits, type MeshNode, type UpdateDecision, type UpdateService, type VerifiedHeader, type VerifiedSubmission } from '../../protocols/mesh/index.js'
 import { createEngine, loadTransportKey, openKeyStore, readFleetFile, readJsonConfig, writeJsonConfig, type KeySigner, type KeyStore } from '../../hardware/index.js'
 import { LevelBlobStore } from '../../hardware/storage/index.js'
 import { NoEligibleDevicesError, RoundRunningError, RoundStateError } from '../errors.js'
 import { announcementOf, readValidationCsv, RoundRunner, RoundStore, type RoundMeta, type RoundState } from '../rounds/index.js'
 import { createValidationEvaluator, type ValidationEvaluator } from '../rounds/validation-evaluator.js'
 import { ChainRegistry, connectChain, FileSettlementJournal, settleRound, signerToAccount, type ChainConnection } from '../settlement/index.js'
-import { verifySubmission, type TensorSpec } from '../verify/index.js'
+import { verifyHeader, verifySubmission, type TensorSpec, type VerificationContext } from '../verify/index.js'
 import type { ApiFile } from './api-client.js'
 import type { GatewayConfig } from './config.js'
 import { API_FILE, DB_DIR, JOURNAL_DIR, PUBLISHED_DIR, ROUND_RETRY_MAX_MS, ROUND_RETRY_MIN_MS, ROUND_TICK_MS, VALIDATION_MAX_BYTES, VALIDATION_MAX_ROWS } from './constants.js'
@@ -223,9 +222,12 @@ async function open(
   const updateStats = { accepted: 0, rejected: {} as Record<string, number> }
   // eslint-disable-next-line prefer-const -- assigned once below; handlers defined before then refer to it
   let metrics: GatewayMetrics | undefined
-  const reject = (reason: string, detail: string, submission: VerifiedSubmission): UpdateDecision => {
+  const count = (reason: string): void => {
     updateStats.rejected[reason] = (updateStats.rejected[reason] ?? 0) + 1
     metrics?.rejected(reason)
+  }
+  const reject = (reason: string, detail: string, submission: Pick<VerifiedSubmission, 'attestation'>): UpdateDecision => {
+    count(reason)
     log.info({ round: submission.attestation.message.round.toString(), device: submission.attestation.message.device, reason, detail }, 'update rejected')
     return { accepted: false, reason }
   }
@@ -247,29 +249,40 @@ async function open(
   let runner: RoundRunner | undefined
   let wake: () => void = () => undefined
 
+  /** What an update is verified against: the current round, its participants, its model. */
+  const verificationContext = async (meta: RoundMeta | undefined): Promise<VerificationContext> => ({
+    domain: fleet.domain,
+    fleet: fleet.fleet,
+    owner: fleet.owner,
+    registry,
+    round:
+      meta === undefined
+        ? undefined
+        : { round: BigInt(meta.round), open: meta.state === 'collecting' && now() < meta.deadline, baseModel: meta.baseModel, participants: meta.participants },
+    model: meta === undefined ? [] : await specsOf(meta.baseModel),
+    limits: config.rounds.verification,
+    seen: (hash) => store.seen(hash),
+    now,
+  })
+
+  /** Decides from the header alone, before the update is read: a resend, or a refusal (not selected, closed, …). */
+  const admitUpdate = async (header: VerifiedHeader): Promise<UpdateDecision | undefined> => {
+    if (await store.seen(header.attestationHash)) return { accepted: true, reason: '' }
+    const verdict = await verifyHeader(header, header.peerId, await verificationContext(await store.current()))
+    return verdict.accepted ? undefined : reject(verdict.reason, verdict.detail, header)
+  }
+
   /** The update protocol's handler: verify, keep, answer. Idempotent per attestation. */
   const handleUpdate = async (submission: VerifiedSubmission): Promise<UpdateDecision> => {
     // A resend of an update already kept (its receipt was lost) is accepted again, and not counted twice.
     if (await store.seen(submission.attestationHash)) return { accepted: true, reason: '' }
     const meta = await store.current()
-    const open = meta !== undefined && meta.state === 'collecting' && now() < meta.deadline
-    const verdict = await verifySubmission(submission, submission.peerId, {
-      domain: fleet.domain,
-      fleet: fleet.fleet,
-      owner: fleet.owner,
-      registry,
-      round: meta === undefined ? undefined : { round: BigInt(meta.round), open, baseModel: meta.baseModel },
-      model: meta === undefined ? [] : await specsOf(meta.baseModel),
-      limits: config.rounds.verification,
-      seen: (hash) => store.seen(hash),
-      now,
-    })
+    const verdict = await verifySubmission(submission, submission.peerId, await verificationContext(meta))
     if (!verdict.accepted) return reject(verdict.reason, verdict.detail, submission)
     const round = BigInt((meta as RoundMeta).round)
     let result: { stored: boolean; quorum: boolean }
     try {
-      const bytes = encodeSubmission({ attestation: submission.attestation, certificate: submission.certificate, update: submission.update })
-      result = await (runner as RoundRunner).accept(round, verdict.device, verdict.attestationHash, bytes)
+      result = await (runner as RoundRunner).accept(round, verdict.device, verdict.attestationHash, submission.encoded)
     } catch (err) {
       // The round stopped collecting between the check and the write.
       if (err instanceof RoundStateError) return reject('round-closed', err.message, submission)
@@ -403,7 +416,8 @@ async function open(
     recordStore: recordBlobs,
     listen: config.listen,
     mdns: config.mdns,
-    gateway: { owner: fleet.owner, signer, handler: handleUpdate },
+    // Refusals before the handler (unbound peer, bad signature, frame cap, time-out, capacity) count too.
+    gateway: { owner: fleet.owner, signer, handler: handleUpdate, admit: admitUpdate, onRefusal: (r) => count(r.reason) },
     ...(config.limits === undefined ? {} : { limits: meshLimits(config.limits) }),
     logger,
   })
@@ -413,7 +427,7 @@ async function open(
   const peerId = node.peerId.toString()
   const multiaddrs = (): string[] => node.multiaddrs.map(String)
 
-  metrics = new GatewayMetrics({ peers: () => node.libp2p.getPeers().length })
+  metrics = new GatewayMetrics({ peers: () => node.libp2p.getPeers().length, ...(node.updates === undefined ? {} : { updates: () => (node.updates as UpdateService).stats() }) })
   if (last !== undefined) metrics.roundState(BigInt(last.round), last.state, false)
   const currentAccuracy = await accuracyOf(currentModel)
   if (currentAccuracy !== null) metrics.accuracy(currentAccuracy)
@@ -464,13 +478,15 @@ async function open(
     if (current !== undefined && current.state !== 'done') throw new RoundRunningError(current.round, current.state)
     if (busy !== undefined) throw new RoundRunningError(undefined, busy)
     return guard('starting', async () => {
-      const devices = (await listFleetDevices(client, { registry: fleet.contracts.registry, fromBlock })).filter((d) => d.status === 'registered').map((d) => d.device)
+      // Read at one block, which the announcement names, so that anyone can recompute the selection.
+      const eligibleBlock = await client.getBlockNumber({ cacheTime: 0 })
+      const devices = (await listFleetDevices(client, { registry: fleet.contracts.registry, fromBlock, toBlock: eligibleBlock })).filter((d) => d.status === 'registered').map((d) => d.device)
       if (devices.length === 0) throw new NoEligibleDevicesError(fleet.contracts.registry)
       const round = current === undefined ? 1n : BigInt(current.round) + 1n
       const baseModel = current?.result?.newModel ?? initialModel
       const baseBytes = await store.model(baseModel)
       if (baseBytes === undefined) throw new RoundStateError(round, undefined, `base model ${baseModel} is not in the store`)
-      const meta = await (runner as RoundRunner).start({ round, baseModel: baseBytes, config: config.rounds.config, eligible: devices })
+      const meta = await (runner as RoundRunner).start({ round, baseModel: baseBytes, config: config.rounds.config, eligible: devices, eligibleBlock })
       log.info({ round: meta.round, eligible: devices.length, participants: meta.participants.length, deadline: meta.deadline }, 'round started')
       return meta
     })
@@ -614,10 +630,8 @@ async function open(
   }
 }
 
-/** The configured connection limits, without the keys the file leaves out. */
-function meshLimits(limits: { maxConnections?: number | undefined; inboundConnectionThreshold?: number | undefined }): MeshLimits {
-  return {
-    ...(limits.maxConnections === undefined ? {} : { maxConnections: limits.maxConnections }),
-    ...(limits.inboundConnectionThreshold === undefined ? {} : { inboundConnectionThreshold: limits.inboundConnectionThreshold }),
-  }
+/** The configured mesh limits, without the keys the file leaves out. */
+function meshLimits(limits: NonNullable<GatewayConfig['limits']>): MeshLimits {
+  // gateway.json's limit keys are MeshLimits keys of the same meaning (config.ts); only undefined ones go.
+  return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as MeshLimits
 }

@@ -2,11 +2,14 @@
 // in one process (tests) never share counters.
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import { ROUND_STATES, type RoundState } from '../rounds/index.js'
+import { MESH_REFUSAL_REASONS, type UpdateServiceStats } from '../../protocols/mesh/index.js'
 import { REJECTION_REASONS } from '../verify/index.js'
 
 export interface GatewayMetricsParameters {
   /** Connected mesh peers, read at scrape time. */
   peers(): number
+  /** The update protocol's streams and reserved bytes, read at scrape time. */
+  updates?(): UpdateServiceStats
   /** Also export the process's default metrics (CPU, memory, event loop). Default true. */
   defaults?: boolean
 }
@@ -24,7 +27,7 @@ export class GatewayMetrics {
     const registers = [this.registry]
     this.#rounds = new Counter({ name: 'cw_gateway_rounds_total', help: 'Rounds that entered each state', labelNames: ['state'], registers })
     this.#accepted = new Counter({ name: 'cw_gateway_updates_accepted_total', help: 'Updates accepted', registers })
-    this.#rejected = new Counter({ name: 'cw_gateway_updates_rejected_total', help: 'Updates rejected, by reason (docs/rejections.md)', labelNames: ['reason'], registers })
+    this.#rejected = new Counter({ name: 'cw_gateway_updates_rejected_total', help: 'Updates rejected, by reason: signed rejections and refusals before verification (docs/rejections.md)', labelNames: ['reason'], registers })
     this.#state = new Gauge({ name: 'cw_gateway_round_state', help: '1 for the state the current round is in', labelNames: ['state'], registers })
     this.#round = new Gauge({ name: 'cw_gateway_current_round', help: 'Number of the current (or last) round', registers })
     this.#accuracy = new Gauge({ name: 'cw_gateway_model_accuracy', help: 'Validation accuracy of the current model', registers })
@@ -36,12 +39,43 @@ export class GatewayMetrics {
         this.set(parameters.peers())
       },
     })
+    const updates = parameters.updates
+    if (updates !== undefined) {
+      new Gauge({
+        name: 'cw_gateway_update_streams',
+        help: 'Update streams open, by phase: unverified (header being read or checked; known: of a peer verified before), verified (update being read or handled)',
+        labelNames: ['phase'],
+        registers,
+        collect() {
+          const stats = updates()
+          this.set({ phase: 'unverified' }, stats.unverified - stats.known)
+          this.set({ phase: 'unverified-known' }, stats.known)
+          this.set({ phase: 'verified' }, stats.verified)
+        },
+      })
+      new Gauge({
+        name: 'cw_gateway_update_buffered_bytes',
+        help: 'Bytes reserved for updates being read or handled, across all peers (capped by MAX_UPDATE_BUFFERED_BYTES)',
+        registers,
+        collect() {
+          this.set(updates().bufferedBytes)
+        },
+      })
+      new Gauge({
+        name: 'cw_gateway_update_streams_evicted',
+        help: 'Unverified update streams cut off for newcomers since the start',
+        registers,
+        collect() {
+          this.set(updates().evicted)
+        },
+      })
+    }
     // Every series exists from the start, at zero, so that rates work from the first scrape.
     for (const state of ROUND_STATES) {
       this.#rounds.inc({ state }, 0)
       this.#state.set({ state }, 0)
     }
-    for (const reason of REJECTION_REASONS) this.#rejected.inc({ reason }, 0)
+    for (const reason of new Set<string>([...REJECTION_REASONS, ...MESH_REFUSAL_REASONS])) this.#rejected.inc({ reason }, 0)
     if (parameters.defaults ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'cw_gateway_' })
   }
 

@@ -5,16 +5,22 @@
 import { pino, type Logger } from 'pino'
 import { getAddress, type Address, type Hex } from 'viem'
 import {
+  aggregationSamples,
   buildRoundRecord,
+  Consensus,
   contentId,
+  contributionQuality,
   decodeModel,
   decodeSubmission,
   decodeUpdate,
   encodeModel,
+  encodeSelectionRule,
   encodeUpdate,
-  qualityPpm,
+  participantsRoot,
   readInitializers,
   replaceInitializers,
+  selectionSeed,
+  selectParticipants,
   signMessage,
   sortByName,
   subtractWeights,
@@ -29,7 +35,6 @@ import {
 import { EvaluationError, RoundConfigError, RoundStateError } from '../errors.js'
 import { parseRoundConfig, type RoundConfig, type RoundConfigInput } from './round-config.js'
 import { type RoundEvaluation, type RoundMeta, type RoundResult, type RoundStore } from './round-store.js'
-import { selectParticipants } from './select-participants.js'
 
 export interface RoundRunnerParameters {
   store: RoundStore
@@ -64,6 +69,8 @@ export interface StartRoundParameters {
   config: RoundConfigInput
   /** Registered devices eligible to take part. */
   eligible: readonly Address[]
+  /** The chain block at which `eligible` was read from the registry: announced, so that anyone can recompute the selection. */
+  eligibleBlock?: bigint
 }
 
 const canonicalParams = (params: Readonly<Record<string, number>>): string =>
@@ -88,7 +95,7 @@ export class RoundRunner {
   }
 
   /** Opens a round, announces it and starts collecting. */
-  async start({ round, baseModel, config: input, eligible }: StartRoundParameters): Promise<RoundMeta> {
+  async start({ round, baseModel, config: input, eligible, eligibleBlock = 0n }: StartRoundParameters): Promise<RoundMeta> {
     const config = parseRoundConfig(input)
     const strategy = this.#p.strategy(config.strategy)
     decodeModel(baseModel) // a base model that does not decode is refused before anything is written
@@ -96,6 +103,8 @@ export class RoundRunner {
     await this.#p.store.putModel(baseHash, baseModel)
     const announcedAt = this.#now()
     const deadline = announcedAt + config.durationSeconds
+    const seed = selectionSeed(round, baseHash)
+    const participants = selectParticipants(eligible, seed, config.selection)
     const message = {
       fleet: this.#p.fleet,
       round,
@@ -104,6 +113,10 @@ export class RoundRunner {
       strategy: strategy.name,
       params: canonicalParams(strategy.configure().params),
       deadline: BigInt(deadline),
+      selectionSeed: seed,
+      selectionRule: encodeSelectionRule(config.selection),
+      eligibleBlock,
+      participantsRoot: participantsRoot(participants),
     }
     const signed = await signMessage('RoundAnnouncement', { domain: this.#p.domain, message, signer: this.#p.gateway })
     const opened = await this.#p.store.open({
@@ -112,7 +125,7 @@ export class RoundRunner {
       baseModel: baseHash,
       announcedAt,
       deadline,
-      participants: selectParticipants(eligible, round, baseHash, config.selection),
+      participants,
       announcement: { message: jsonSafe(message), signature: signed.signature },
     })
     await this.#p.onState?.(opened)
@@ -188,7 +201,8 @@ export class RoundRunner {
         const submission = decodeSubmission(bytes)
         yield {
           device: getAddress(submission.attestation.message.device),
-          sampleCount: Number(submission.attestation.message.sampleCount),
+          // A claim counts up to SAMPLE_WEIGHT_CAP: it cannot buy the aggregate (docs/scoring.md).
+          sampleCount: aggregationSamples(submission.attestation.message.sampleCount),
           delta: decodeUpdate(submission.update).tensors,
         }
       }
@@ -223,9 +237,14 @@ export class RoundRunner {
         nextState = contentId(stateBytes)
         blobs.push([nextState, stateBytes])
       }
-      // Scores stream too: one update at a time against the aggregate delta.
+      // Scores stream too: the used updates' directions are summed, then each update is scored against the others' (docs/scoring.md).
       const aggregateDelta = subtractWeights(aggregated.weights, base)
       const usedSet = new Set(used.map((d) => d.toLowerCase()))
+      const consensus = new Consensus()
+      for await (const bytes of store.updates(round)) {
+        const submission = decodeSubmission(bytes)
+        if (usedSet.has(submission.attestation.message.device.toLowerCase())) consensus.add(decodeUpdate(submission.update).tensors)
+      }
       for await (const bytes of store.updates(round)) {
         const submission = decodeSubmission(bytes)
         const isUsed = usedSet.has(submission.attestation.message.device.toLowerCase())
@@ -233,7 +252,7 @@ export class RoundRunner {
           attestation: submission.attestation,
           certificate: submission.certificate,
           used: isUsed,
-          qualityPpm: qualityPpm(decodeUpdate(submission.update).tensors, aggregateDelta, isUsed),
+          qualityPpm: contributionQuality(decodeUpdate(submission.update).tensors, consensus, aggregateDelta, isUsed),
         })
       }
     }
@@ -299,6 +318,10 @@ export function announcementOf(meta: RoundMeta): Signed<'RoundAnnouncement'> {
       strategy: m.strategy as string,
       params: m.params as string,
       deadline: BigInt(m.deadline as string),
+      selectionSeed: m.selectionSeed as Hex,
+      selectionRule: m.selectionRule as string,
+      eligibleBlock: BigInt(m.eligibleBlock as string),
+      participantsRoot: m.participantsRoot as Hex,
     },
     signature: meta.announcement.signature,
   }

@@ -11,15 +11,16 @@ export const REJECTION_REASONS = [
   'signature-invalid',
   'round-unknown',
   'round-closed',
+  'not-selected',
   'base-model-mismatch',
   'attestation-stale',
   'attestation-future',
   'replay',
+  'sample-count',
   'update-hash-mismatch',
   'update-malformed',
   'update-shape',
   'update-norm',
-  'sample-count',
 ] as const
 
 export type RejectionReason = (typeof REJECTION_REASONS)[number]

@@ -11,6 +11,8 @@ export interface ListFleetDevicesParameters {
   registry: Address
   /** Where the event search starts: the registry's deployment block (fleet.json `contracts.deployedAt`). */
   fromBlock?: bigint
+  /** Where it ends (inclusive); default: the latest block. A round's selection is recomputed from its announced `eligibleBlock`. */
+  toBlock?: bigint
   signal?: AbortSignal
 }
 
@@ -28,6 +30,7 @@ export type ListFleetDevicesReturnType = FleetDevice[]
 
 export async function listFleetDevices(client: Client, parameters: ListFleetDevicesParameters): Promise<ListFleetDevicesReturnType> {
   const { registry, fromBlock = 0n, signal } = parameters
+  if (parameters.toBlock !== undefined && parameters.toBlock < fromBlock) throw new InvalidArgumentError('toBlock', 'must not be before fromBlock')
   if (!isAddress(registry, { strict: false })) throw new InvalidArgumentError('registry', 'expected a 20-byte address')
   if (fromBlock < 0n) throw new InvalidArgumentError('fromBlock', 'expected a block number')
   signal?.throwIfAborted()
@@ -35,7 +38,7 @@ export async function listFleetDevices(client: Client, parameters: ListFleetDevi
   let registered, revoked
   try {
     // One block range for both, so that a revocation is never seen without its registration.
-    const toBlock = await getBlockNumber(client, { cacheTime: 0 })
+    const toBlock = parameters.toBlock ?? (await getBlockNumber(client, { cacheTime: 0 }))
     ;[registered, revoked] = await Promise.all([
       getContractEvents(client, { ...range, toBlock, eventName: 'DeviceRegistered' }),
       getContractEvents(client, { ...range, toBlock, eventName: 'DeviceRevoked' }),

@@ -7,6 +7,7 @@ import {
   MAX_LABEL_LENGTH,
   MAX_PEER_ID_LENGTH,
   MAX_ROUND_PARAMS_LENGTH,
+  MAX_SELECTION_RULE_LENGTH,
   MAX_UINT64,
 } from '../constants.js'
 import { InvalidArgumentError } from '../errors.js'
@@ -41,6 +42,10 @@ export const roundAnnouncementSchema = z.strictObject({
   strategy: label.min(1),
   params: z.string().max(MAX_ROUND_PARAMS_LENGTH),
   deadline: uint64Schema,
+  selectionSeed: bytes32Schema,
+  selectionRule: z.string().min(1).max(MAX_SELECTION_RULE_LENGTH),
+  eligibleBlock: uint64Schema,
+  participantsRoot: bytes32Schema,
 })
 
 export const updateAttestationSchema = z.strictObject({

@@ -21,6 +21,12 @@ export const EIP712_TYPES = {
     { name: 'strategy', type: 'string' },
     { name: 'params', type: 'string' },
     { name: 'deadline', type: 'uint64' },
+    // The selection's commitment (protocols/records/selection.ts): seed, rule, the block whose
+    // registered devices were eligible, and the root of the selected set.
+    { name: 'selectionSeed', type: 'bytes32' },
+    { name: 'selectionRule', type: 'string' },
+    { name: 'eligibleBlock', type: 'uint64' },
+    { name: 'participantsRoot', type: 'bytes32' },
   ],
   UpdateAttestation: [
     { name: 'fleet', type: 'bytes32' },

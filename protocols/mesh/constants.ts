@@ -28,6 +28,50 @@ export const MAX_UPDATE_RESPONSE_BYTES = 1 + Math.max(MAX_MESSAGE_BYTES.Receipt,
 
 /** Whole update exchange, request to receipt (a 32 MiB submission at ~1 MiB/s fits). */
 export const UPDATE_TIMEOUT_MS = 60_000
+
+/**
+ * An update frame's header: the attestation and the certificate, which the canonical
+ * UpdateSubmission encoding puts before the update (fields 1 and 2, then 3). The gateway reads
+ * these first bytes, checks the certificate, the peer binding and the attestation signature, and
+ * only then reads the update. Tags and varints included, a header fits in this many bytes.
+ */
+export const MAX_UPDATE_HEADER_BYTES = 4 * KiB
+/** Time a stream has, from its opening, to deliver its header (a slow or silent peer is cut off sooner than UPDATE_TIMEOUT_MS). */
+export const UPDATE_HEADER_TIMEOUT_MS = 10_000
+/**
+ * Bytes an update stream may hold at the gateway beyond what was reserved for it: before its peer
+ * is verified, everything it sent; after, anything past its frame. The stream is paused while
+ * nothing is being read, so an honest sender stops at the muxer's window (yamux: 256 KiB at first).
+ */
+export const MAX_UPDATE_STREAM_SLACK_BYTES = 1 * MiB
+/**
+ * Update streams whose peer is not verified yet (the header is being read or checked), across all
+ * peers. When they are all taken, the oldest one is cut off for a newcomer: a header arrives in
+ * one round trip, so only a stream that has been silent longest is evicted.
+ */
+export const MAX_UNVERIFIED_UPDATE_STREAMS = 64
+/**
+ * Unverified update streams of peers that proved their identity on an earlier stream, in a pool of
+ * their own that unknown peers cannot evict: a flood of new peer ids does not reach an enrolled
+ * device that has submitted before. MAX_KNOWN_UPDATE_PEERS such peers are remembered (least recently
+ * seen forgotten first); being known changes only which slot a stream takes, never what is checked.
+ */
+export const MAX_KNOWN_PEER_UPDATE_STREAMS = 64
+export const MAX_KNOWN_UPDATE_PEERS = 10_000
+/** Update streams of verified peers being received or handled at once, across all peers. */
+export const MAX_VERIFIED_UPDATE_STREAMS = 64
+/** Bytes reserved for the updates of verified peers (the frames being read or handled), across all peers. */
+export const MAX_UPDATE_BUFFERED_BYTES = 128 * MiB
+/**
+ * Submissions handed to the UpdateHandler at once. Verification decodes the update into float32
+ * tensors, at most MAX_DECODED_UPDATE_BYTES each, so decoding holds at most this many of them.
+ */
+export const MAX_UPDATE_HANDLERS = 4
+export const MAX_DECODED_UPDATE_BYTES = 32 * MiB
+/** What a gateway at capacity tells a peer to wait before retrying (CW_MESH_BUSY). */
+export const UPDATE_RETRY_AFTER_MS = 5_000
+/** Longest retry-after an error frame may carry. */
+export const MAX_RETRY_AFTER_MS = 10 * 60_000
 /** Time allowed for a blob request to arrive, and for each later data frame to move. */
 export const BLOB_FRAME_TIMEOUT_MS = 30_000
 /** Time a violator's error frame gets to flush before the stream is reset. */
@@ -54,8 +98,7 @@ export const MODEL_AVAILABILITY_BYTES = 32 + 8
 
 /**
  * Peer score for invalid gossip (gossipsub v1.1 P4): each rejected message counts, squared, at
- * this weight, decaying by this factor per second. Three forgeries (−90) put a peer under
- * gossipsub's default graylist threshold (−80): its RPCs are then ignored until it decays.
+ * this weight, decaying by this factor per second (test/e2e/gossip-peer-score.test.ts measures it).
  */
 export const GOSSIP_INVALID_MESSAGE_WEIGHT = -10
 export const GOSSIP_INVALID_MESSAGE_DECAY = 0.9

@@ -1,13 +1,13 @@
 // Framing shared by the mesh's stream protocols. Every frame is length-prefixed (unsigned varint,
 // as libp2p's own protocols do, via @libp2p/utils' lpStream). A response frame starts with a tag
 // byte: RESPONSE_OK followed by the payload, or RESPONSE_ERROR followed by UTF-8 JSON
-// `{ code, message }` naming what was wrong.
+// `{ code, message, retryAfterMs? }` naming what was wrong (and, for CW_MESH_BUSY, when to retry).
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { z } from 'zod'
 import { BaseError, FrameTooLargeError, RemoteError, StreamProtocolError, StreamTimeoutError } from '../errors.js'
-import { ERROR_FLUSH_TIMEOUT_MS, MAX_ERROR_FRAME_BYTES } from './constants.js'
+import { ERROR_FLUSH_TIMEOUT_MS, MAX_ERROR_FRAME_BYTES, MAX_RETRY_AFTER_MS } from './constants.js'
 
 export const RESPONSE_OK = 0
 export const RESPONSE_ERROR = 1
@@ -43,12 +43,17 @@ export function okFrame(payload: Uint8Array): Uint8Array {
   return frame
 }
 
-/** An error frame carrying the error's stable code; the message is cut to fit the cap. */
+/**
+ * An error frame carrying the error's stable code; the message is cut to fit the cap. An error
+ * whose `details.retryAfterMs` is set (CW_MESH_BUSY) carries it too: the remote may retry then.
+ */
 export function errorFrame(err: BaseError): Uint8Array {
   const encoder = new TextEncoder()
   let message = err.message
+  const retry = err.details.retryAfterMs
+  const retryAfterMs = typeof retry === 'number' && Number.isInteger(retry) && retry >= 0 && retry <= MAX_RETRY_AFTER_MS ? { retryAfterMs: retry } : {}
   for (;;) {
-    const body = encoder.encode(JSON.stringify({ code: err.code, message }))
+    const body = encoder.encode(JSON.stringify({ code: err.code, message, ...retryAfterMs }))
     if (body.length + 1 <= MAX_ERROR_FRAME_BYTES) {
       const frame = new Uint8Array(1 + body.length)
       frame[0] = RESPONSE_ERROR
@@ -62,6 +67,7 @@ export function errorFrame(err: BaseError): Uint8Array {
 const errorBodySchema = z.strictObject({
   code: z.string().regex(/^[A-Z0-9_]{1,64}$/),
   message: z.string().max(MAX_ERROR_FRAME_BYTES),
+  retryAfterMs: z.number().int().min(0).max(MAX_RETRY_AFTER_MS).optional(),
 })
 
 /** The payload of an OK response; an error frame becomes a RemoteError naming the remote's code. */
@@ -77,7 +83,8 @@ export function parseResponse(protocol: string, frame: Uint8Array): Uint8Array {
     }
     const parsed = errorBodySchema.safeParse(body)
     if (!parsed.success) throw new StreamProtocolError(protocol, 'error frame does not match { code, message }')
-    throw new RemoteError(protocol, parsed.data.code, parsed.data.message)
+    const { code, message, retryAfterMs } = parsed.data
+    throw new RemoteError(protocol, code, message, retryAfterMs === undefined ? {} : { details: { retryAfterMs } })
   }
   throw new StreamProtocolError(protocol, `unknown response tag ${String(tag)}`)
 }
@@ -105,16 +112,37 @@ export function toStreamError(protocol: string, err: unknown, context: { maxFram
  * Never throws: the stream may already be gone.
  */
 export async function rejectStream(stream: Stream, err: BaseError): Promise<void> {
+  await answerStream(stream, errorFrame(err), err)
+}
+
+/**
+ * Writes a last frame (an error, or a receipt given before the request was read whole), waits up
+ * to ERROR_FLUSH_TIMEOUT_MS for the remote to close its side, then ends the stream, resetting it
+ * if the remote is still sending. Never throws.
+ */
+export async function answerStream(stream: Stream, frame: Uint8Array, err: Error = new Error('answered')): Promise<void> {
   const signal = AbortSignal.timeout(ERROR_FLUSH_TIMEOUT_MS)
   try {
-    await lpStream(stream).write(errorFrame(err), { signal })
+    await lpStream(stream).write(frame, { signal })
     if (stream.remoteWriteStatus === 'writable') await remoteClosed(stream, signal)
     await stream.close({ signal })
   } catch {
-    // The error frame is a courtesy; the reset below is what enforces the limit.
+    // The frame is a courtesy; the reset below is what enforces the limit.
   } finally {
     if (stream.status === 'open' || stream.status === 'closing') stream.abort(err)
   }
+}
+
+/** Cuts a stream off at once: its error frame is queued (it goes out before the reset), then the stream is reset. */
+export function evictStream(stream: Stream, err: BaseError): void {
+  if (stream.status !== 'open') return
+  try {
+    // lpStream's write hands the frame to the muxer before its first await.
+    lpStream(stream).write(errorFrame(err)).catch(() => undefined)
+  } catch {
+    // nothing more to do: the reset below ends it
+  }
+  stream.abort(err)
 }
 
 function remoteClosed(stream: Stream, signal: AbortSignal): Promise<void> {

@@ -27,7 +27,7 @@ import { BlobTransfer, type FetchBlobOptions, type FetchBlobReturnType } from '.
 import { GOSSIP_INVALID_MESSAGE_DECAY, GOSSIP_IP_COLOCATION_WEIGHT, GOSSIP_INVALID_MESSAGE_WEIGHT, GOSSIP_MAX_DATA_BYTES, MAX_CONNECTIONS, MAX_RECORD_BYTES } from './constants.js'
 import { MAX_MODEL_BYTES } from '../model/constants.js'
 import { decodeModelAvailability, encodeModelAvailability, fleetTopics, topicValidators, type FleetTopics, type ModelAvailability } from './gossip.js'
-import { submitUpdate, UpdateService, type PeerCheck, type UpdateHandler } from './update-protocol.js'
+import { submitUpdate, UpdateService, type PeerCheck, type UpdateAdmit, type UpdateHandler, type UpdateRefusal } from './update-protocol.js'
 
 export type MeshRole = 'agent' | 'gateway'
 
@@ -39,6 +39,12 @@ export interface MeshLimits {
   updateTimeoutMs?: number
   blobFrameTimeoutMs?: number
   maxUpdateStreamsPerPeer?: number
+  updateHeaderTimeoutMs?: number
+  maxUnverifiedUpdateStreams?: number
+  maxKnownPeerUpdateStreams?: number
+  maxVerifiedUpdateStreams?: number
+  maxUpdateBufferedBytes?: number
+  maxUpdateHandlers?: number
   maxBlobStreamsPerPeer?: number
   maxBlobStreamsTotal?: number
 }
@@ -50,7 +56,11 @@ export interface MeshGatewayInit {
   /** The gateway's key: signs receipts. */
   signer: Signer
   handler: UpdateHandler
+  /** Decides from a verified header, before the update is read (see UpdateAdmit). */
+  admit?: UpdateAdmit
   checkPeer?: PeerCheck
+  /** Told of every refusal the update protocol makes before the handler. */
+  onRefusal?: (refusal: UpdateRefusal) => void
 }
 
 export interface CreateMeshNodeParameters {
@@ -138,8 +148,16 @@ export class MeshNode extends EventTarget {
             signer: gateway.signer,
             handler: gateway.handler,
             ...(gateway.checkPeer === undefined ? {} : { checkPeer: gateway.checkPeer }),
+            ...(gateway.admit === undefined ? {} : { admit: gateway.admit }),
+            ...(gateway.onRefusal === undefined ? {} : { onRefusal: gateway.onRefusal }),
             ...(limits.updateTimeoutMs === undefined ? {} : { timeoutMs: limits.updateTimeoutMs }),
+            ...(limits.updateHeaderTimeoutMs === undefined ? {} : { headerTimeoutMs: limits.updateHeaderTimeoutMs }),
             ...(limits.maxUpdateStreamsPerPeer === undefined ? {} : { maxStreamsPerPeer: limits.maxUpdateStreamsPerPeer }),
+            ...(limits.maxUnverifiedUpdateStreams === undefined ? {} : { maxUnverifiedStreams: limits.maxUnverifiedUpdateStreams }),
+            ...(limits.maxKnownPeerUpdateStreams === undefined ? {} : { maxKnownPeerStreams: limits.maxKnownPeerUpdateStreams }),
+            ...(limits.maxVerifiedUpdateStreams === undefined ? {} : { maxVerifiedStreams: limits.maxVerifiedUpdateStreams }),
+            ...(limits.maxUpdateBufferedBytes === undefined ? {} : { maxBufferedBytes: limits.maxUpdateBufferedBytes }),
+            ...(limits.maxUpdateHandlers === undefined ? {} : { maxHandlers: limits.maxUpdateHandlers }),
           })
     this.onMessage = this.onMessage.bind(this)
   }

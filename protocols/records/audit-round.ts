@@ -2,7 +2,7 @@
 // model, updates, optimiser state). Every signature is checked again, the aggregate, the scores,
 // the rewards and the Merkle root are recomputed, and each is reported as an item that matches or
 // not. (Comparing with the chain is the settlement layer's part.)
-import { getAddress, isAddressEqual, type Hex } from 'viem'
+import { getAddress, isAddressEqual, type Address, type Hex } from 'viem'
 import { strategyFor } from '../aggregation/strategy-for.js'
 import { subtractWeights } from '../aggregation/tensor-math.js'
 import type { ClientUpdate } from '../aggregation/types.js'
@@ -15,7 +15,9 @@ import { sortByName, type NamedTensor } from '../tensors/named-tensor.js'
 import { contentId, decodeUpdate, encodeUpdate } from '../tensors/update-codec.js'
 import { buildRoundRecord, type RecordedContribution } from './build-round-record.js'
 import { decodeRoundRecord, type RoundRecord } from './round-record.js'
-import { qualityPpm } from './scoring.js'
+import { aggregationSamples, Consensus, contributionQuality } from './scoring.js'
+import { checkSelection, parseSelectionRule, selectionSeed } from './selection.js'
+import { certifiedMaxSamples } from './sample-bounds.js'
 
 export interface AuditItem {
   item: string
@@ -63,6 +65,20 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
     `signed by gateway ${a.gateway}, base model ${a.baseModel}`,
   )
 
+  // The selection's commitment, as far as the record alone shows it (auditSelection checks the rest against the chain).
+  const seed = selectionSeed(a.round, a.baseModel)
+  let ruleProblem: string | undefined
+  try {
+    parseSelectionRule(a.selectionRule)
+  } catch (err) {
+    ruleProblem = err instanceof Error ? err.message : String(err)
+  }
+  check(
+    'selection commitment',
+    isHashEqual(seed, a.selectionSeed) && ruleProblem === undefined,
+    ruleProblem ?? (isHashEqual(seed, a.selectionSeed) ? `seed ${a.selectionSeed}, rule ${a.selectionRule}, eligible at block ${a.eligibleBlock}` : `the seed is not keccak256(round, baseModel) = ${seed}`),
+  )
+
   // Signatures and blobs of every contribution.
   const updates: ClientUpdate[] = []
   let allBlobs = true
@@ -78,13 +94,15 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
       m.baseModel.toLowerCase() === record.parentModel.toLowerCase() &&
       m.fleet.toLowerCase() === record.fleet.toLowerCase()
     check(`${who}: signatures`, certOk && attOk, certOk ? (attOk ? 'certificate and attestation verify' : 'attestation does not verify for this round') : 'certificate is not signed by the owner for this device')
+    const bound = certifiedMaxSamples(c.certificate.message)
+    if (bound !== undefined) check(`${who}: sample count`, m.sampleCount <= bound, `claims ${m.sampleCount} samples, its certificate allows ${bound}`)
     const bytes = await fetch(m.updateHash)
     if (bytes === undefined || contentId(bytes).toLowerCase() !== m.updateHash.toLowerCase()) {
       allBlobs = check(`${who}: update`, false, bytes === undefined ? `update ${m.updateHash} not found` : 'update bytes do not hash to the attested updateHash') && allBlobs
       continue
     }
     try {
-      updates.push({ device: getAddress(m.device), sampleCount: Number(m.sampleCount), delta: decodeUpdate(bytes).tensors })
+      updates.push({ device: getAddress(m.device), sampleCount: aggregationSamples(m.sampleCount), delta: decodeUpdate(bytes).tensors })
     } catch (err) {
       allBlobs = check(`${who}: update`, false, err instanceof BaseError ? err.message : String(err)) && allBlobs
     }
@@ -124,9 +142,18 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
     if (aggregated.state.length > 0) nextState = contentId(encodeUpdate(aggregated.state, { encoding: 'float32' }))
     const used = new Set(aggregated.used.map((d) => d.toLowerCase()))
     const aggregateDelta = subtractWeights(aggregated.weights, base)
+    const consensus = new Consensus()
+    record.contributions.forEach((c, i) => {
+      if (used.has(c.attestation.message.device.toLowerCase())) consensus.add((updates[i] as ClientUpdate).delta)
+    })
     record.contributions.forEach((c, i) => {
       const isUsed = used.has(c.attestation.message.device.toLowerCase())
-      contributions.push({ attestation: c.attestation, certificate: c.certificate, used: isUsed, qualityPpm: qualityPpm((updates[i] as ClientUpdate).delta, aggregateDelta, isUsed) })
+      contributions.push({
+        attestation: c.attestation,
+        certificate: c.certificate,
+        used: isUsed,
+        qualityPpm: contributionQuality((updates[i] as ClientUpdate).delta, consensus, aggregateDelta, isUsed),
+      })
     })
   } else {
     check('new model', isHashEqual(record.newModel, record.parentModel), 'no contributions: the parent stays')
@@ -160,3 +187,29 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
 const isHashEqual = (a: Hex, b: Hex): boolean => a.toLowerCase() === b.toLowerCase()
 
 
+
+/**
+ * Checks a round's selection against the devices eligible at its announced `eligibleBlock` (read
+ * from the fleet's registry by the caller): the rule selects the announced set, and every
+ * contribution comes from a selected device.
+ */
+export function auditSelection(record: Pick<RoundRecord, 'announcement' | 'contributions'>, eligible: readonly Address[]): AuditItem[] {
+  const a = record.announcement.message
+  const result = checkSelection({ announcement: a, eligible })
+  const items: AuditItem[] = [
+    {
+      item: 'selection',
+      ok: result.ok,
+      detail: result.ok ? `${result.participants.length} of ${eligible.length} devices eligible at block ${a.eligibleBlock} selected; root ${a.participantsRoot}` : result.problem,
+    },
+  ]
+  if (result.participants === undefined) return items
+  const selected = new Set(result.participants.map((d) => d.toLowerCase()))
+  const outside = record.contributions.map((c) => c.attestation.message.device).filter((d) => !selected.has(d.toLowerCase()))
+  items.push({
+    item: 'selection: contributors',
+    ok: outside.length === 0,
+    detail: outside.length === 0 ? `all ${record.contributions.length} contributions come from selected devices` : `not selected: ${outside.join(', ')}`,
+  })
+  return items
+}

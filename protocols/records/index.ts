@@ -1,4 +1,6 @@
 export * from './round-record.js'
 export * from './scoring.js'
+export * from './sample-bounds.js'
+export * from './selection.js'
 export * from './build-round-record.js'
 export * from './audit-round.js'

@@ -5,7 +5,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createMemorySigner, decodeSubmission, encodeSubmission, hashMessage, signReceipt, type Signed, type Signer } from '../../protocols/index.js'
-import { Outbox, backoffDelay, type OutboxSend } from '../../edge-agent/outbox/index.js'
+import { Outbox, backoffDelay, retryAfterOf, type OutboxSend } from '../../edge-agent/outbox/index.js'
+import { RemoteError } from '../../protocols/errors.js'
+import { PROTOCOL_UPDATE } from '../../protocols/constants.js'
 import { makeDevice, makeFleet, makeSubmission, logger, until } from '../protocols/mesh/fleet-fixture.js'
 
 const fleet = makeFleet()
@@ -113,6 +115,27 @@ t.test('delivery: accepted removes, rejected dead-letters with its reason, inval
   const dead = await outbox.deadLetters()
   t.same(dead.map((d) => [d.attestationHash, d.reason]), [[no.attestationHash, 'round-closed']], 'the rejected entry is a dead letter with its reason')
   t.ok(outbox.bytes < bytesBefore && outbox.bytes > 0, 'delivered bytes are freed; dead and pending ones still count')
+})
+
+t.test('a busy gateway (CW_MESH_BUSY with retryAfterMs) is retried no sooner than it asked', async (t) => {
+  let calls = 0
+  const delays: number[] = []
+  const outbox = await open(async (body) => {
+    if (++calls === 1) throw new RemoteError(PROTOCOL_UPDATE, 'CW_MESH_BUSY', 'at capacity', { details: { retryAfterMs: 400 } })
+    return receiptFor(body, true)
+  })
+  t.teardown(() => outbox.close())
+  outbox.addEventListener('retry', (evt) => delays.push((evt as CustomEvent<{ delayMs: number }>).detail.delayMs))
+  await outbox.enqueue(await makeSubmission(fleet, device))
+  const started = Date.now()
+  outbox.start()
+  await until(() => outbox.pending().length === 0, 5000, 'the retry to deliver')
+  await outbox.stop()
+  t.equal(calls, 2, 'retried once, then delivered')
+  t.same(delays, [400], 'the wait is the gateway\'s retryAfterMs, not the 20..100 ms backoff')
+  t.ok(Date.now() - started >= 400, 'and the second attempt came after it')
+  t.equal(retryAfterOf(new RemoteError(PROTOCOL_UPDATE, 'CW_MESH_BUSY', 'x', { details: { retryAfterMs: 10 ** 9 } })), 5 * 60_000, 'capped at the backoff maximum')
+  t.equal(retryAfterOf(new Error('offline')), 0, 'other errors carry no wait')
 })
 
 t.test('entries and dead letters survive a restart', async (t) => {

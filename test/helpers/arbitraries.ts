@@ -46,6 +46,10 @@ export const MESSAGE_ARBITRARIES: { [K in MessageKind]: () => fc.Arbitrary<Messa
       strategy: nonEmptyLabel(),
       params: fc.json({ maxDepth: 2 }).filter((s) => s.length <= MAX_ROUND_PARAMS_LENGTH),
       deadline: uint64(),
+      selectionSeed: bytes32(),
+      selectionRule: nonEmptyLabel(),
+      eligibleBlock: uint64(),
+      participantsRoot: bytes32(),
     }),
   UpdateAttestation: () =>
     fc.record({
@@ -106,6 +110,10 @@ export function exampleMessage<K extends MessageKind>(kind: K, signer: Address):
       strategy: 'fedavg',
       params: '{"epochs":2,"lr":0.05}',
       deadline: 1_700_000_600n,
+      selectionSeed: hash(3),
+      selectionRule: '{"fraction":1,"max":10000,"min":1}',
+      eligibleBlock: 12n,
+      participantsRoot: hash(4),
     },
     UpdateAttestation: {
       fleet,

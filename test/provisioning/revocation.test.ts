@@ -8,6 +8,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { join } from 'node:path'
 import { keccak256, toHex, type Hex } from 'viem'
 import {
+  certifiedMaxSamples,
   contentId,
   createMemorySigner,
   encodeUpdate,
@@ -48,6 +49,7 @@ const deviceDir = (name: string) => join(dir, 'devices', name)
 await provisionLocalDevices({
   ...common,
   hardware: PROFILE,
+  maxSamples: 5000,
   devices: ['a', 'b'].map((name) => ({
     key: { keyStore: fileStore(join(deviceDir(name), 'keys')) },
     transportKeyDir: join(deviceDir(name), 'transport'),
@@ -201,6 +203,7 @@ t.test('rotate a key: the new key is accepted, the old one refused', async (t) =
   t.equal(fresh.keyLabel, 'device-2')
   t.same(fresh.sensors, [{ driver: 'synthetic', id: 'temperature' }], "the old bundle's sensors carry over")
   t.same(fresh.bootstrap, old.bootstrap)
+  t.equal(certifiedMaxSamples(certificateOf(fresh).message), 5000n, "the owner's sample bound carries over to the new key's certificate")
 
   const renewed = await agentFrom(bundleFile, b.node)
   t.same(await submit(renewed), { accepted: true, reason: '' }, 'the new key is accepted')

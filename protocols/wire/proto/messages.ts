@@ -328,6 +328,10 @@ export interface RoundAnnouncement {
   strategy: string
   params: string
   deadline: bigint
+  selectionSeed: Uint8Array<ArrayBuffer>
+  selectionRule: string
+  eligibleBlock: bigint
+  participantsRoot: Uint8Array<ArrayBuffer>
   signature: Uint8Array<ArrayBuffer>
 }
 
@@ -376,6 +380,26 @@ export namespace RoundAnnouncement {
           w.uint64(obj.deadline)
         }
 
+        if ((obj.selectionSeed != null && obj.selectionSeed.byteLength > 0)) {
+          w.uint32(66)
+          w.bytes(obj.selectionSeed)
+        }
+
+        if ((obj.selectionRule != null && obj.selectionRule !== '')) {
+          w.uint32(74)
+          w.string(obj.selectionRule)
+        }
+
+        if ((obj.eligibleBlock != null && obj.eligibleBlock !== 0n)) {
+          w.uint32(80)
+          w.uint64(obj.eligibleBlock)
+        }
+
+        if ((obj.participantsRoot != null && obj.participantsRoot.byteLength > 0)) {
+          w.uint32(90)
+          w.bytes(obj.participantsRoot)
+        }
+
         if ((obj.signature != null && obj.signature.byteLength > 0)) {
           w.uint32(122)
           w.bytes(obj.signature)
@@ -393,6 +417,10 @@ export namespace RoundAnnouncement {
           strategy: '',
           params: '',
           deadline: 0n,
+          selectionSeed: uint8ArrayAlloc(0),
+          selectionRule: '',
+          eligibleBlock: 0n,
+          participantsRoot: uint8ArrayAlloc(0),
           signature: uint8ArrayAlloc(0)
         }
 
@@ -428,6 +456,22 @@ export namespace RoundAnnouncement {
             }
             case 7: {
               obj.deadline = reader.uint64()
+              break
+            }
+            case 8: {
+              obj.selectionSeed = reader.bytes()
+              break
+            }
+            case 9: {
+              obj.selectionRule = reader.string()
+              break
+            }
+            case 10: {
+              obj.eligibleBlock = reader.uint64()
+              break
+            }
+            case 11: {
+              obj.participantsRoot = reader.bytes()
               break
             }
             case 15: {
@@ -498,6 +542,34 @@ export namespace RoundAnnouncement {
               }
               break
             }
+            case 8: {
+              yield {
+                field: `${prefix}.selectionSeed`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.selectionRule`,
+                value: reader.string()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.eligibleBlock`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.participantsRoot`,
+                value: reader.bytes()
+              }
+              break
+            }
             case 15: {
               yield {
                 field: `${prefix}.signature`,
@@ -552,6 +624,26 @@ export namespace RoundAnnouncement {
     value: bigint
   }
 
+  export interface RoundAnnouncementSelectionSeedFieldEvent {
+    field: '$.selectionSeed'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundAnnouncementSelectionRuleFieldEvent {
+    field: '$.selectionRule'
+    value: string
+  }
+
+  export interface RoundAnnouncementEligibleBlockFieldEvent {
+    field: '$.eligibleBlock'
+    value: bigint
+  }
+
+  export interface RoundAnnouncementParticipantsRootFieldEvent {
+    field: '$.participantsRoot'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface RoundAnnouncementSignatureFieldEvent {
     field: '$.signature'
     value: Uint8Array<ArrayBuffer>
@@ -565,7 +657,7 @@ export namespace RoundAnnouncement {
     return decodeMessage(buf, RoundAnnouncement.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundAnnouncement>): Generator<RoundAnnouncementFleetFieldEvent | RoundAnnouncementRoundFieldEvent | RoundAnnouncementGatewayFieldEvent | RoundAnnouncementBaseModelFieldEvent | RoundAnnouncementStrategyFieldEvent | RoundAnnouncementParamsFieldEvent | RoundAnnouncementDeadlineFieldEvent | RoundAnnouncementSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundAnnouncement>): Generator<RoundAnnouncementFleetFieldEvent | RoundAnnouncementRoundFieldEvent | RoundAnnouncementGatewayFieldEvent | RoundAnnouncementBaseModelFieldEvent | RoundAnnouncementStrategyFieldEvent | RoundAnnouncementParamsFieldEvent | RoundAnnouncementDeadlineFieldEvent | RoundAnnouncementSelectionSeedFieldEvent | RoundAnnouncementSelectionRuleFieldEvent | RoundAnnouncementEligibleBlockFieldEvent | RoundAnnouncementParticipantsRootFieldEvent | RoundAnnouncementSignatureFieldEvent> {
     return streamMessage(buf, RoundAnnouncement.codec(), opts)
   }
 }
@@ -2627,6 +2719,26 @@ export namespace RoundRecord {
     value: bigint
   }
 
+  export interface RoundRecordAnnouncementSelectionSeedFieldEvent {
+    field: '$.announcement.selectionSeed'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundRecordAnnouncementSelectionRuleFieldEvent {
+    field: '$.announcement.selectionRule'
+    value: string
+  }
+
+  export interface RoundRecordAnnouncementEligibleBlockFieldEvent {
+    field: '$.announcement.eligibleBlock'
+    value: bigint
+  }
+
+  export interface RoundRecordAnnouncementParticipantsRootFieldEvent {
+    field: '$.announcement.participantsRoot'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface RoundRecordAnnouncementSignatureFieldEvent {
     field: '$.announcement.signature'
     value: Uint8Array<ArrayBuffer>
@@ -2807,7 +2919,7 @@ export namespace RoundRecord {
     return decodeMessage(buf, RoundRecord.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundRecord>): Generator<RoundRecordFleetFieldEvent | RoundRecordRoundFieldEvent | RoundRecordChainIdFieldEvent | RoundRecordRegistryFieldEvent | RoundRecordOwnerFieldEvent | RoundRecordAnnouncementFleetFieldEvent | RoundRecordAnnouncementRoundFieldEvent | RoundRecordAnnouncementGatewayFieldEvent | RoundRecordAnnouncementBaseModelFieldEvent | RoundRecordAnnouncementStrategyFieldEvent | RoundRecordAnnouncementParamsFieldEvent | RoundRecordAnnouncementDeadlineFieldEvent | RoundRecordAnnouncementSignatureFieldEvent | RoundRecordParentModelFieldEvent | RoundRecordNewModelFieldEvent | RoundRecordKeptParentFieldEvent | RoundRecordPreviousStateFieldEvent | RoundRecordNextStateFieldEvent | RoundRecordContributionsAttestationFleetFieldEvent | RoundRecordContributionsAttestationRoundFieldEvent | RoundRecordContributionsAttestationDeviceFieldEvent | RoundRecordContributionsAttestationBaseModelFieldEvent | RoundRecordContributionsAttestationUpdateHashFieldEvent | RoundRecordContributionsAttestationSampleCountFieldEvent | RoundRecordContributionsAttestationMetricsHashFieldEvent | RoundRecordContributionsAttestationTimeFieldEvent | RoundRecordContributionsAttestationSignatureFieldEvent | RoundRecordContributionsCertificateDeviceFieldEvent | RoundRecordContributionsCertificatePeerIdFieldEvent | RoundRecordContributionsCertificateFleetFieldEvent | RoundRecordContributionsCertificateHardwareModelFieldEvent | RoundRecordContributionsCertificateKeyStorageFieldEvent | RoundRecordContributionsCertificateCapabilitiesFieldEvent | RoundRecordContributionsCertificateValidFromFieldEvent | RoundRecordContributionsCertificateValidUntilFieldEvent | RoundRecordContributionsCertificateSerialFieldEvent | RoundRecordContributionsCertificateSignatureFieldEvent | RoundRecordContributionsUsedFieldEvent | RoundRecordContributionsQualityPpmFieldEvent | RoundRecordContributionsRewardFieldEvent | RoundRecordContributionsRootFieldEvent | RoundRecordRewardTotalFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundRecord>): Generator<RoundRecordFleetFieldEvent | RoundRecordRoundFieldEvent | RoundRecordChainIdFieldEvent | RoundRecordRegistryFieldEvent | RoundRecordOwnerFieldEvent | RoundRecordAnnouncementFleetFieldEvent | RoundRecordAnnouncementRoundFieldEvent | RoundRecordAnnouncementGatewayFieldEvent | RoundRecordAnnouncementBaseModelFieldEvent | RoundRecordAnnouncementStrategyFieldEvent | RoundRecordAnnouncementParamsFieldEvent | RoundRecordAnnouncementDeadlineFieldEvent | RoundRecordAnnouncementSelectionSeedFieldEvent | RoundRecordAnnouncementSelectionRuleFieldEvent | RoundRecordAnnouncementEligibleBlockFieldEvent | RoundRecordAnnouncementParticipantsRootFieldEvent | RoundRecordAnnouncementSignatureFieldEvent | RoundRecordParentModelFieldEvent | RoundRecordNewModelFieldEvent | RoundRecordKeptParentFieldEvent | RoundRecordPreviousStateFieldEvent | RoundRecordNextStateFieldEvent | RoundRecordContributionsAttestationFleetFieldEvent | RoundRecordContributionsAttestationRoundFieldEvent | RoundRecordContributionsAttestationDeviceFieldEvent | RoundRecordContributionsAttestationBaseModelFieldEvent | RoundRecordContributionsAttestationUpdateHashFieldEvent | RoundRecordContributionsAttestationSampleCountFieldEvent | RoundRecordContributionsAttestationMetricsHashFieldEvent | RoundRecordContributionsAttestationTimeFieldEvent | RoundRecordContributionsAttestationSignatureFieldEvent | RoundRecordContributionsCertificateDeviceFieldEvent | RoundRecordContributionsCertificatePeerIdFieldEvent | RoundRecordContributionsCertificateFleetFieldEvent | RoundRecordContributionsCertificateHardwareModelFieldEvent | RoundRecordContributionsCertificateKeyStorageFieldEvent | RoundRecordContributionsCertificateCapabilitiesFieldEvent | RoundRecordContributionsCertificateValidFromFieldEvent | RoundRecordContributionsCertificateValidUntilFieldEvent | RoundRecordContributionsCertificateSerialFieldEvent | RoundRecordContributionsCertificateSignatureFieldEvent | RoundRecordContributionsUsedFieldEvent | RoundRecordContributionsQualityPpmFieldEvent | RoundRecordContributionsRewardFieldEvent | RoundRecordContributionsRootFieldEvent | RoundRecordRewardTotalFieldEvent> {
     return streamMessage(buf, RoundRecord.codec(), opts)
   }
 }

@@ -122,6 +122,9 @@ t.test('every rejection reason is provoked by a crafted submission', async (t) =
     ['update-norm', () => submission({ update: encodeUpdate(tensors(10), { encoding: 'float32' }) }), {}],
     ['sample-count', () => submission({ attestation: { sampleCount: 5n } }), {}],
     ['sample-count', () => submission({ attestation: { sampleCount: 10_001n } }), {}],
+    ['sample-count', () => submission({ certificate: { capabilities: ['CPUExecutionProvider', 'max-samples:99'] } }), {}],
+    ['sample-count', () => submission({ certificate: { capabilities: ['max-samples:lots'] } }), {}],
+    ['not-selected', () => submission(), { round: { round: 3n, open: true, baseModel, participants: [stranger.address] } }],
   ]
   const verifier = new UpdateVerifier(() => context())
   for (const [reason, make, over, peer] of cases) {
@@ -132,6 +135,14 @@ t.test('every rejection reason is provoked by a crafted submission', async (t) =
   const covered = new Set(cases.map((c) => c[0]))
   t.same(REJECTION_REASONS.filter((r) => !covered.has(r)), [], 'every reason has a case')
   const stats = verifier.stats()
-  t.equal(stats.rejected['sample-count'], 2, 'rejections are counted by reason')
+  t.equal(stats.rejected['sample-count'], 4, 'rejections are counted by reason')
   t.equal(stats.accepted, 0)
+})
+
+t.test('a certified sample bound and the selection let a conforming device through', async (t) => {
+  const verifier = new UpdateVerifier(() => context({ round: { round: 3n, open: true, baseModel, participants: [stranger.address, device.address] } }))
+  const verdict = await verifier.verify(await submission({ certificate: { capabilities: ['max-samples:100', 'max-samples:5000'] } }), peerId)
+  t.ok(verdict.accepted, 'a claim at the smallest certified bound, from a selected device')
+  const over = await verifier.verify(await submission({ certificate: { capabilities: ['max-samples:100', 'max-samples:5000'] }, attestation: { sampleCount: 101n } }), peerId)
+  t.match(over, { accepted: false, reason: 'sample-count', detail: /allowed 10\.\.100 \(the certificate's bound\)/ }, 'the smallest bound counts')
 })

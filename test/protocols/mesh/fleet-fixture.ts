@@ -25,7 +25,10 @@ import {
   type AbstractBlobStore,
   type MeshLimits,
   type MeshNode,
+  type PeerCheck,
+  type UpdateAdmit,
   type UpdateDecision,
+  type UpdateRefusal,
   type VerifiedSubmission,
 } from '../../../protocols/mesh/index.js'
 
@@ -121,6 +124,9 @@ export class AcceptedStore {
 export interface StartGatewayParameters {
   fleet: Fleet
   handler: (submission: VerifiedSubmission) => Promise<UpdateDecision>
+  admit?: UpdateAdmit
+  checkPeer?: PeerCheck
+  onRefusal?: (refusal: UpdateRefusal) => void
   privateKey?: PrivateKey
   port?: number
   modelStore?: AbstractBlobStore
@@ -139,7 +145,14 @@ export async function startGateway(p: StartGatewayParameters): Promise<MeshNode>
     recordStore: new MemoryBlobStore(),
     listen: [`/ip4/127.0.0.1/tcp/${p.port ?? 0}`],
     mdns: false,
-    gateway: { owner: p.fleet.owner.address, signer: p.fleet.gatewaySigner, handler: p.handler },
+    gateway: {
+      owner: p.fleet.owner.address,
+      signer: p.fleet.gatewaySigner,
+      handler: p.handler,
+      ...(p.admit === undefined ? {} : { admit: p.admit }),
+      ...(p.checkPeer === undefined ? {} : { checkPeer: p.checkPeer }),
+      ...(p.onRefusal === undefined ? {} : { onRefusal: p.onRefusal }),
+    },
     limits: { ...TEST_LIMITS, ...p.limits },
     logger,
   })

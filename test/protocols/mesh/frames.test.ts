@@ -2,11 +2,11 @@
 // binding and the stream limiter; test/e2e/mesh-*.test.ts runs the same code over real streams.
 import t from 'tap'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { keccak256, toHex } from 'viem'
+import { keccak256, toHex, type Hex } from 'viem'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { MAX_MODEL_BYTES, createMemorySigner, encodeSigned, signDeviceCertificate, signRoundAnnouncement } from '../../../protocols/index.js'
-import { BaseError, DecodeError } from '../../../protocols/errors.js'
+import { BaseError, DecodeError, GatewayBusyError } from '../../../protocols/errors.js'
 import {
   MAX_ERROR_FRAME_BYTES,
   StreamLimiter,
@@ -36,6 +36,14 @@ t.test('response frames: ok, error with its code, and refusals of bad frames', a
   t.throws(() => parseResponse(P, Uint8Array.from([1, ...new TextEncoder().encode('{"code":"lower","message":""}')])), { code: 'CW_MESH_PROTOCOL' }, 'a code that is not a code')
 })
 
+t.test('a busy error frame carries retryAfterMs; a bad one is refused', async (t) => {
+  t.throws(() => parseResponse(P, errorFrame(new GatewayBusyError(P, 'bytes', 5000))), { code: 'CW_MESH_REMOTE', details: { remoteCode: 'CW_MESH_BUSY', retryAfterMs: 5000 } })
+  const frame = (body: string) => Uint8Array.from([1, ...new TextEncoder().encode(body)])
+  t.throws(() => parseResponse(P, frame('{"code":"CW_MESH_BUSY","message":"","retryAfterMs":-1}')), { code: 'CW_MESH_PROTOCOL' }, 'a negative wait')
+  t.throws(() => parseResponse(P, frame('{"code":"CW_MESH_BUSY","message":"","retryAfterMs":1e12}')), { code: 'CW_MESH_PROTOCOL' }, 'a wait past the cap')
+  t.throws(() => parseResponse(P, frame('{"code":"CW_DECODE","message":"x"}')), { code: 'CW_MESH_REMOTE', details: { retryAfterMs: undefined } }, 'other frames carry none')
+})
+
 t.test('length prefixes: varint decoding gives up after 5 bytes', async (t) => {
   t.equal(decodeLengthPrefix(new Uint8ArrayList(Uint8Array.from([0xac, 0x02]))), 300)
   t.throws(() => decodeLengthPrefix(new Uint8ArrayList(Uint8Array.from([0x80]))), RangeError, 'incomplete: read more')
@@ -57,7 +65,7 @@ t.test('gossip validators accept what verifies and reject the rest', async (t) =
   const validators = topicValidators({ fleet: fleet.fleet, domain: fleet.domain, isAuthorisedGateway: (a) => a === fleet.gatewaySigner.address, logger })
   const peer = peerIdFromString('12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN')
   const signed = (topic: string, data: Uint8Array) => ({ type: 'signed' as const, from: peer, topic, data, sequenceNumber: 1n, signature: new Uint8Array(64), key: undefined as never })
-  const message = { fleet: fleet.fleet, round: 1n, gateway: fleet.gatewaySigner.address, baseModel: keccak256(toHex('b')), strategy: 'fedavg', params: '', deadline: 9n }
+  const message = { fleet: fleet.fleet, round: 1n, gateway: fleet.gatewaySigner.address, baseModel: keccak256(toHex('b')), strategy: 'fedavg', params: '', deadline: 9n, selectionSeed: `0x${'5e'.repeat(32)}` as Hex, selectionRule: '{"fraction":1,"max":10000,"min":1}', eligibleBlock: 0n, participantsRoot: `0x${'9a'.repeat(32)}` as Hex }
   const good = encodeSigned('RoundAnnouncement', await signRoundAnnouncement({ domain: fleet.domain, signer: fleet.gatewaySigner, message }))
   const stranger = createMemorySigner()
   const forged = encodeSigned('RoundAnnouncement', await signRoundAnnouncement({ domain: fleet.domain, signer: stranger, message: { ...message, gateway: stranger.address } }))

@@ -13,10 +13,21 @@ t.test('an honest round passes the audit', async (t) => {
   const report = await auditRound(recordBytes, fetch)
   t.ok(report.ok, report.items.filter((i) => !i.ok).map((i) => `${i.item}: ${i.detail}`).join('; ') || 'all items match')
   t.equal(report.round, round)
-  t.equal(report.items.length, 1 + 1 + 4 + 1 + 1 + 1 + 4 + 1, 'record, announcement, 4 signatures, parent, model, state, 4 scores, root')
+  t.equal(report.items.length, 1 + 1 + 1 + 4 + 1 + 1 + 1 + 4 + 1, 'record, announcement, selection commitment, 4 signatures, parent, model, state, 4 scores, root')
+  t.match(report.items.find((i) => i.item === 'selection commitment'), { ok: true })
   const record = decodeRoundRecord(recordBytes)
   t.equal(record.contributions.reduce((s, c) => s + c.reward, 0n) <= 10n ** 18n, true, 'rewards never exceed the total')
   t.ok(record.nextState !== undefined, "FedAdam's state is recorded")
+})
+
+t.test('a certificate\'s sample bound is checked against the claim', async (t) => {
+  const record = decodeRoundRecord(recordBytes)
+  const first = record.contributions[0]
+  if (first === undefined) throw new Error('no contribution')
+  // A bound in the certificate changes its signature, so the signatures item fails too; the claim item names the excess.
+  const bounded = { ...first, certificate: { ...first.certificate, message: { ...first.certificate.message, capabilities: ['max-samples:1'] } } }
+  const report = await auditRound(encodeRoundRecord({ ...record, contributions: [bounded, ...record.contributions.slice(1)] }), fetch)
+  t.match(report.items.find((i) => i.item.endsWith(': sample count')), { ok: false, detail: /its certificate allows 1/ })
 })
 
 t.test('a tampered record fails, naming the item', async (t) => {
