@@ -64,6 +64,7 @@ export {
   RoundNotSettledError,
   InvalidProofError,
   AlreadyClaimedError,
+  NothingToClaimError,
   ClaimNotExpiredError,
   DeviceAlreadyRegisteredError,
   DeviceRevokedError,
