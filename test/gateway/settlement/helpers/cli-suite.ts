@@ -111,14 +111,14 @@ export async function cliChainSuite(t: Tap, name: BackendName): Promise<void> {
 
   /** Deploys a fleet and writes its fleet.json and device 0's bundle beside it. */
   const deploy = async (label: string): Promise<{ contracts: FleetContracts; fleetFile: string; bundleFile: string }> => {
-    const contracts = await deployFleet(connection, { owner, fleet: FLEET_ID, gateways: [gateway.address] })
+    const contracts = await deployFleet(connection, { owner, fleet: FLEET_ID, gateways: [gateway.address], leaves: 'per-round' })
     const fleetFile = join(dir, `${label}-fleet.json`)
     const fleetJson: FleetFileInput = {
       version: 1,
       fleet: FLEET_ID,
       name: `claims ${label}`,
       chain: { rpcUrl: url, chainId: connection.chain.id, confirmations: 1 },
-      contracts: { registry: contracts.registry, ledger: contracts.ledger, rewards: contracts.rewards, deployedAt: contracts.deployedAt.toString() },
+      contracts: { registry: contracts.registry, ledger: contracts.ledger, rewards: contracts.rewards, leaves: contracts.leaves, deployedAt: contracts.deployedAt.toString() },
       owner: owner.address,
       gateways: [{ address: gateway.address, multiaddrs: [] }],
       domain: { name: EIP712_DOMAIN_NAME, version: EIP712_DOMAIN_VERSION, chainId: connection.chain.id, verifyingContract: contracts.registry },
