@@ -83,6 +83,15 @@ export class SettlementConflictError extends BaseError {
   }
 }
 
+/** A cumulative fleet's totals before a round cannot be rebuilt (a settled round's record is missing), or would lower a device's total: the round is not settled. */
+export class CumulativeTotalsError extends BaseError {
+  static override readonly code = 'CW_CUMULATIVE_TOTALS'
+  override name = 'CumulativeTotalsError'
+  constructor(round: bigint, problem: string) {
+    super(`round ${round}: ${problem}`, { details: { round: round.toString(), problem } })
+  }
+}
+
 
 // --- daemon (gateway/daemon) --------------------------------------------------------------------
 

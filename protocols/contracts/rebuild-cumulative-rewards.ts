@@ -9,7 +9,7 @@
 import { getAddress, isAddress, type Address, type Client, type Hex } from 'viem'
 import { getBlockNumber, getContractEvents } from 'viem/actions'
 import { BaseError, BlobHashMismatchError, ContractReadError, InvalidArgumentError, RecordChainMismatchError } from '../errors.js'
-import { accumulateRewards, buildCumulativeTree, type CumulativeLeaf, type CumulativeTree } from '../merkle/cumulative-rewards.js'
+import { accumulateRewards, buildCumulativeTree, EMPTY_CUMULATIVE_ROOT, type CumulativeLeaf, type CumulativeTree } from '../merkle/cumulative-rewards.js'
 import type { FetchBlob } from '../records/audit-round.js'
 import { decodeRoundRecord, type RoundRecord } from '../records/round-record.js'
 import { contentId } from '../tensors/update-codec.js'
@@ -128,20 +128,17 @@ export async function rebuildCumulativeRewards(client: Client, parameters: Rebui
     if (record.round !== s.round) throw new RecordChainMismatchError(s.round, 'round', s.round.toString(), record.round.toString())
     if (!same(record.fleet, s.fleet)) throw new RecordChainMismatchError(s.round, 'fleet', s.fleet, record.fleet)
     totals = cumulativeAfter(totals, record)
-    if (totals.length === 0) {
-      rounds.push({ ...base, status: 'root-mismatch', problem: 'no device has earned yet, so no root can be right' })
-      continue
-    }
-    const tree = buildCumulativeTree(totals)
-    if (same(tree.root, s.root)) {
-      rounds.push({ ...base, status: 'match', rebuiltRoot: tree.root })
-      latest = { round: s.round, tree }
+    const tree = totals.length === 0 ? undefined : buildCumulativeTree(totals)
+    const rebuiltRoot = tree?.root ?? EMPTY_CUMULATIVE_ROOT
+    if (same(rebuiltRoot, s.root)) {
+      rounds.push({ ...base, status: 'match', rebuiltRoot })
+      if (tree !== undefined) latest = { round: s.round, tree }
     } else {
       rounds.push({
         ...base,
         status: 'root-mismatch',
-        rebuiltRoot: tree.root,
-        problem: `settled root ${s.root} is not the tree of the totals the records give (${tree.root}): the gateway settled other cumulative totals`,
+        rebuiltRoot,
+        problem: `settled root ${s.root} is not the root of the totals the records give (${rebuiltRoot}): the gateway settled other cumulative totals`,
       })
     }
   }
