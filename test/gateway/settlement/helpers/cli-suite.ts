@@ -368,6 +368,12 @@ export async function cliChainSuite(t: Tap, name: BackendName): Promise<void> {
       const { root } = await cumulativeRoot(client, { ledger: fleet.contracts.ledger, fromBlock: fleet.contracts.deployedAt, fetchRecord, record })
       await settle(fleet.contracts, record, r.recordHash, { contributionsRoot: root })
     }
+    // A gateway that lacks an earlier round's record cannot rebuild the totals: it settles nothing.
+    const lacking = (h: Hex) => (h.toLowerCase() === rounds[0]?.recordHash.toLowerCase() ? Promise.resolve(undefined) : fetchRecord(h))
+    await t.rejects(cumulativeRoot(client, { ledger: fleet.contracts.ledger, fromBlock: fleet.contracts.deployedAt, fetchRecord: lacking, record: decodeRoundRecord((rounds[1] as FinishedRound).recordBytes) }), {
+      code: 'CW_CUMULATIVE_TOTALS',
+      details: { round: '2', problem: /record of round 1/ },
+    })
     const total = (d: Address, through: number) => records.slice(0, through).reduce((sum, r) => sum + rewardOf(r, d), 0n)
     const claimed = await cw('rewards', 'claim', '--config', fleet.bundleFile, '--records', blobs, '--json')
     t.equal(claimed.code, 0, claimed.stderr)
