@@ -64,6 +64,7 @@ export {
   RoundNotSettledError,
   InvalidProofError,
   AlreadyClaimedError,
+  NothingToClaimError,
   ClaimNotExpiredError,
   DeviceAlreadyRegisteredError,
   DeviceRevokedError,
@@ -79,6 +80,15 @@ export class SettlementConflictError extends BaseError {
   override name = 'SettlementConflictError'
   constructor(round: bigint, field: string, onChain: string, local: string) {
     super(`round ${round} is settled on chain with another ${field}`, { details: { round: round.toString(), field, onChain, local } })
+  }
+}
+
+/** A cumulative fleet's totals before a round cannot be rebuilt (a settled round's record is missing), or would lower a device's total: the round is not settled. */
+export class CumulativeTotalsError extends BaseError {
+  static override readonly code = 'CW_CUMULATIVE_TOTALS'
+  override name = 'CumulativeTotalsError'
+  constructor(round: bigint, problem: string) {
+    super(`round ${round}: ${problem}`, { details: { round: round.toString(), problem } })
   }
 }
 

@@ -423,6 +423,11 @@ export class AlreadyClaimedError extends ContractRevertError {
   static override readonly code = 'CW_CHAIN_ALREADY_CLAIMED'
   override name = 'AlreadyClaimedError'
 }
+/** `NothingToClaim`: the leaf's cumulative total is not above what the device has claimed (an older root, or a repeated claim). */
+export class NothingToClaimError extends ContractRevertError {
+  static override readonly code = 'CW_CHAIN_NOTHING_TO_CLAIM'
+  override name = 'NothingToClaimError'
+}
 /** `ClaimNotExpired`: a sweep before the round's claim expiry. */
 export class ClaimNotExpiredError extends ContractRevertError {
   static override readonly code = 'CW_CHAIN_CLAIM_NOT_EXPIRED'
@@ -443,7 +448,7 @@ export class DeviceNotRegisteredError extends ContractRevertError {
   static override readonly code = 'CW_CHAIN_DEVICE_NOT_REGISTERED'
   override name = 'DeviceNotRegisteredError'
 }
-/** A call's arguments that the contract refuses: `ZeroAddress`, `ZeroFleet`, `ZeroValue`, `EmptyBatch`, `NoClaims`, `LengthMismatch`, `InvalidCertificateHash`, `RoundOutOfRange`, `RewardTotalTooLarge`, `OwnableInvalidOwner`. */
+/** A call's arguments that the contract refuses: `ZeroAddress`, `ZeroFleet`, `ZeroValue`, `EmptyBatch`, `NoClaims`, `LengthMismatch`, `InvalidCertificateHash`, `RoundOutOfRange`, `RewardTotalTooLarge`, `ModelNotOfRound`, `OwnableInvalidOwner`. */
 export class ContractArgumentError extends ContractRevertError {
   static override readonly code = 'CW_CHAIN_BAD_ARGUMENT'
   override name = 'ContractArgumentError'
@@ -453,7 +458,7 @@ export class ContractBatchTooLargeError extends ContractRevertError {
   static override readonly code = 'CW_CHAIN_BATCH_TOO_LARGE'
   override name = 'ContractBatchTooLargeError'
 }
-/** An ERC-20 error of the reward token (`ERC20InsufficientBalance`, `ERC20InsufficientAllowance`, …). */
+/** An ERC-20 error of the reward token (`ERC20InsufficientBalance`, `ERC20InsufficientAllowance`, …), or `SupplyOverflow` (more than 2^128 - 1 units minted). */
 export class RewardTokenError extends ContractRevertError {
   static override readonly code = 'CW_CHAIN_TOKEN'
   override name = 'RewardTokenError'

@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { pino } from 'pino'
 import { bytesToHex, getAddress, isAddress, isAddressEqual, isHex, type Address, type Hex } from 'viem'
-import { fleetRegistryAbi, fleetDomain, rewardsAbi, roundLedgerAbi, FLEET_FILE_VERSION, multiaddrTextSchema, type FleetFile, type FleetFileInput } from '../protocols/index.js'
+import { fleetRegistryAbi, fleetDomain, rewardLedgerAbi, rewardsAbi, roundLedgerAbi, FLEET_FILE_VERSION, multiaddrTextSchema, type FleetFile, type FleetFileInput } from '../protocols/index.js'
 import {
   connectChain,
   deployFleet,
@@ -44,8 +44,11 @@ export interface CreateFleetParameters extends ProvisioningOptions {
   chain: Pick<ChainConfig, 'rpcUrl' | 'chainId' | 'confirmations'>
   /** Gateways to authorise; an address alone, or with its multiaddrs. */
   gateways?: readonly (Address | FleetGatewayParameters)[]
-  /** Attach to contracts already deployed instead of deploying new ones. */
-  attach?: Omit<FleetContracts, 'deployedAt'> & { deployedAt?: bigint }
+  /**
+   * Attach to contracts already deployed instead of deploying new ones. A ledger that is also the
+   * rewards contract is a RewardLedger (cumulative leaves); two addresses are the per-round pair.
+   */
+  attach?: Omit<FleetContracts, 'deployedAt' | 'leaves'> & { deployedAt?: bigint }
 }
 
 export interface CreateFleetReturnType {
@@ -139,7 +142,7 @@ export async function createFleet(parameters: CreateFleetParameters): Promise<Cr
       fleet: fleetId,
       name,
       chain: { ...(rpcUrl === undefined ? {} : { rpcUrl }), chainId, confirmations: connection.config.confirmations },
-      contracts: { registry: contracts.registry, ledger: contracts.ledger, rewards: contracts.rewards, deployedAt: contracts.deployedAt.toString() },
+      contracts: { registry: contracts.registry, ledger: contracts.ledger, rewards: contracts.rewards, leaves: contracts.leaves, deployedAt: contracts.deployedAt.toString() },
       owner: account.address,
       gateways,
       domain: fleetDomain({ chainId, verifyingContract: contracts.registry }),
@@ -175,7 +178,12 @@ async function checkAttached(connection: ChainConnection, attach: NonNullable<Cr
   if (registryFleet.toLowerCase() !== fleet.toLowerCase()) throw new FleetSetupError('fleet', `the registry is fleet ${registryFleet}`)
   const ledgerRegistry = await read('ledger', () => client.readContract({ address: ledger, abi: roundLedgerAbi, functionName: 'registry' }))
   if (!isAddressEqual(ledgerRegistry, registry)) throw new FleetSetupError('attach.ledger', `is bound to registry ${ledgerRegistry}`)
+  if (isAddressEqual(ledger, rewards)) {
+    // One address for all three: a RewardLedger (its registry() is itself, checked above).
+    await read('ledger', () => client.readContract({ address: ledger, abi: rewardLedgerAbi, functionName: 'claimExpiry' }))
+    return { registry, ledger, rewards, leaves: 'cumulative', deployedAt: attach.deployedAt ?? 0n }
+  }
   const rewardsLedger = await read('rewards', () => client.readContract({ address: rewards, abi: rewardsAbi, functionName: 'ledger' }))
   if (!isAddressEqual(rewardsLedger, ledger)) throw new FleetSetupError('attach.rewards', `is bound to ledger ${rewardsLedger}`)
-  return { registry, ledger, rewards, deployedAt: attach.deployedAt ?? 0n }
+  return { registry, ledger, rewards, leaves: 'per-round', deployedAt: attach.deployedAt ?? 0n }
 }

@@ -14,7 +14,7 @@ export const ARTIFACTS_FILE = fileURLToPath(new URL('../protocols/contracts/arti
 const NODE_MODULES = fileURLToPath(new URL('../node_modules/', import.meta.url))
 
 /** The contracts the client deploys, in the order they appear in artifacts.ts. */
-export const CONTRACTS = ['FleetRegistry', 'RoundLedger', 'Rewards'] as const
+export const CONTRACTS = ['FleetRegistry', 'RoundLedger', 'Rewards', 'RewardLedger'] as const
 
 // Cancun is the newest fork most public EVM chains run; the optimizer's runs favour cheap calls
 // (settle, claim) over deployment size.

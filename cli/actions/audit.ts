@@ -7,7 +7,7 @@
 // This is the implementation, loaded when the command runs; cli/commands/audit.ts defines its options.
 import { readFile } from 'node:fs/promises'
 import { createPublicClient, http, type Client, type Hex } from 'viem'
-import { auditRound, contentId, readRoundSettlement, type AuditItem, type AuditReport, type FleetFile, type RoundSettlementOnChain } from '../../protocols/index.js'
+import { auditRound, contentId, readRoundSettlement, rebuildCumulativeRewards, type AuditItem, type AuditReport, type FleetFile, type RoundSettlementOnChain } from '../../protocols/index.js'
 import { readFleetFile } from '../../hardware/index.js'
 import { RPC_TIMEOUT_MS } from '../../gateway/settlement/index.js'
 import { GENESIS_RECORD_KIND } from '../../gateway/daemon/constants.js'
@@ -26,7 +26,7 @@ export interface AuditOptions {
 const same = (a: string | bigint, b: string | bigint): boolean => String(a).toLowerCase() === String(b).toLowerCase()
 
 /** The items that compare what the audit established with the round's settlement on chain. */
-function chainItems(report: AuditReport, recordHash: Hex, onChain: RoundSettlementOnChain): AuditItem[] {
+function chainItems(report: AuditReport, recordHash: Hex, onChain: RoundSettlementOnChain, cumulative: boolean): AuditItem[] {
   const items: AuditItem[] = [
     { item: 'chain: record hash', ok: same(recordHash, onChain.recordHash), detail: `audited record ${recordHash}, settled ${onChain.recordHash}` },
   ]
@@ -41,9 +41,31 @@ function chainItems(report: AuditReport, recordHash: Hex, onChain: RoundSettleme
   compare('chain: fleet', record.fleet, onChain.fleet, 'recorded')
   compare('chain: parent model', record.parentModel, onChain.parentModel, 'recorded')
   compare('chain: new model', report.recomputed?.newModel, onChain.newModel, 'recomputed')
-  compare('chain: contributions root', report.recomputed?.contributionsRoot, onChain.contributionsRoot, 'recomputed')
+  // A cumulative fleet settles the root of its cumulative totals instead (cumulativeItem).
+  if (!cumulative) compare('chain: contributions root', report.recomputed?.contributionsRoot, onChain.contributionsRoot, 'recomputed')
   compare('chain: reward total', record.rewardTotal, onChain.rewardTotal, 'recorded')
   return items
+}
+
+/**
+ * A cumulative fleet's settled root for `round`, against the totals rebuilt from every settled
+ * round's record up to it. The ledger sees a root only, so a gateway that settles a device's total
+ * lower (or higher) than the records give is found here.
+ */
+async function cumulativeItem(client: Client, fleet: FleetFile, round: bigint, blobs: string): Promise<AuditItem> {
+  const item = 'chain: cumulative rewards root'
+  const rebuilt = await rebuildCumulativeRewards(client, {
+    ledger: fleet.contracts.ledger,
+    fromBlock: BigInt(fleet.contracts.deployedAt),
+    throughRound: round,
+    fetchRecord: (hash) => readBlob(blobs, hash),
+  })
+  const entry = rebuilt.rounds.find((r) => r.round === round)
+  if (entry === undefined) return { item, ok: false, detail: `round ${round} is not settled` }
+  const earlier = rebuilt.rounds.filter((r) => r.round < round && r.status === 'root-mismatch').map((r) => r.round)
+  const note = earlier.length === 0 ? '' : `; earlier rounds with a root the records do not give: ${earlier.join(', ')}`
+  if (entry.status === 'match') return { item, ok: true, detail: `settled ${entry.settledRoot}: the totals of ${rebuilt.totals.length} devices rebuilt from the records${note}` }
+  return { item, ok: false, detail: `${entry.problem ?? entry.status}${note}` }
 }
 
 /** The genesis document settled as round 0 (the fleet's initial model), or undefined when the bytes are not one. */
@@ -117,7 +139,9 @@ export async function auditRoundCommand(n: string, options: AuditOptions): Promi
     recordHash = report.recordHash
     items.push(...report.items)
     if (report.round !== undefined) items.push({ item: 'round number', ok: report.round === round, detail: `record holds round ${report.round}` })
-    if (onChain !== undefined) items.push(...chainItems(report, contentId(recordBytes), onChain))
+    const cumulative = chain?.fleet.contracts.leaves === 'cumulative'
+    if (onChain !== undefined) items.push(...chainItems(report, contentId(recordBytes), onChain, cumulative))
+    if (onChain !== undefined && chain !== undefined && cumulative) items.push(await cumulativeItem(chain.client, chain.fleet, round, options.blobs))
     if (chain !== undefined && report.record !== undefined) {
       const { selectionItems } = await import('./audit-selection.js')
       items.push(...(await selectionItems(chain.client, chain.fleet, report.record)))

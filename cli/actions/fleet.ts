@@ -94,6 +94,7 @@ export async function fleetInitCommand(o: InitOptions): Promise<void> {
     console.log(`registry  ${f.contracts.registry}${result.deployed ? ' (deployed)' : ' (attached)'}`)
     console.log(`ledger    ${f.contracts.ledger}`)
     console.log(`rewards   ${f.contracts.rewards}`)
+    console.log(`leaves    ${f.contracts.leaves}`)
     for (const g of f.gateways) console.log(`gateway   ${g.address}${result.authorised.includes(g.address) ? ' (authorised now)' : ''}`)
     console.log(`written   ${result.file}`)
   }
@@ -128,6 +129,7 @@ export async function fleetShowCommand(o: ShowOptions): Promise<void> {
   console.log(`registry  ${f.contracts.registry} (deployed at block ${f.contracts.deployedAt})`)
   console.log(`ledger    ${f.contracts.ledger}`)
   console.log(`rewards   ${f.contracts.rewards}`)
+  console.log(`leaves    ${f.contracts.leaves}`)
   for (const g of f.gateways) {
     const on = chain?.gateways.find((c) => c.address === g.address)
     console.log(`gateway   ${g.address}${on === undefined ? '' : on.authorised ? ' authorised' : ' NOT authorised'}${g.multiaddrs.length > 0 ? ` ${g.multiaddrs.join(' ')}` : ''}`)

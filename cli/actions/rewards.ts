@@ -6,9 +6,9 @@
 // variable that configuration names, never from the command line.
 // This is the implementation, loaded when the command runs; cli/commands/rewards.ts defines its options.
 import { getAddress, isAddress, type Address } from 'viem'
-import { collectRewardClaims, parseConfig, type FleetFile } from '../../protocols/index.js'
+import { collectCumulativeClaim, collectRewardClaims, parseConfig, type FleetFile } from '../../protocols/index.js'
 import { keyStoreConfigSchema, openKeyStore, readDeviceBundle, readFleetFile, readJsonConfig, type DeviceBundle, type KeyStoreConfig } from '../../hardware/index.js'
-import { claimRewards, connectChain, signerToAccount } from '../../gateway/settlement/index.js'
+import { claimCumulativeReward, claimRewards, connectChain, signerToAccount, type ChainConnection } from '../../gateway/settlement/index.js'
 import { toJson } from '../output.js'
 import { readBlob } from '../commands/blob-directory.js'
 import { UsageError } from '../usage-error.js'
@@ -63,6 +63,10 @@ export async function rewardsClaimCommand(options: ClaimOptions): Promise<void> 
 
   const connection = await connectChain({ config: { rpcUrl, chainId: fleet.chain.chainId, confirmations: fleet.chain.confirmations } })
   try {
+    if (fleet.contracts.leaves === 'cumulative') {
+      await claimCumulative(connection, fleet, device, key, options)
+      return
+    }
     const collected = await collectRewardClaims(connection.publicClient, {
       ledger: fleet.contracts.ledger,
       rewards: fleet.contracts.rewards,
@@ -95,5 +99,54 @@ export async function rewardsClaimCommand(options: ClaimOptions): Promise<void> 
     }
   } finally {
     await connection.close()
+  }
+}
+
+/**
+ * A RewardLedger fleet: one claim of the device's leaf in the latest round whose root the records
+ * rebuild, paying its total to date less what it has claimed. Rounds whose settled root the
+ * records do not rebuild are listed as skipped (an older root still pays what it holds).
+ */
+async function claimCumulative(connection: ChainConnection, fleet: FleetFile, device: Address, key: PayingKey | undefined, options: ClaimOptions): Promise<void> {
+  const collected = await collectCumulativeClaim(connection.publicClient, {
+    ledger: fleet.contracts.ledger,
+    device,
+    fromBlock: BigInt(fleet.contracts.deployedAt),
+    fetchRecord: (hash) => readBlob(options.records, hash),
+  })
+  const skipped = collected.rounds.filter((r) => r.status !== 'match').map((r) => ({ round: r.round, reason: r.status, ...(r.problem === undefined ? {} : { problem: r.problem }) }))
+  const result = {
+    device,
+    leaves: 'cumulative' as const,
+    amount: collected.due,
+    round: collected.claim?.round ?? null,
+    cumulativeAmount: collected.claim?.leaf.cumulativeAmount ?? null,
+    alreadyClaimed: collected.claimed,
+    tx: null as string | null,
+    blockNumber: null as bigint | null,
+    gasUsed: null as bigint | null,
+    skipped,
+  }
+  const claim = collected.claim
+  if (claim === undefined || collected.due === 0n || options.dryRun === true || key === undefined) {
+    const message =
+      claim === undefined ? 'nothing to claim' : collected.due === 0n ? `nothing to claim: all ${claim.leaf.cumulativeAmount} earned up to round ${claim.round} is claimed` : `dry run: would claim ${collected.due} (total ${claim.leaf.cumulativeAmount} to round ${claim.round}, ${collected.claimed} claimed before)`
+    if (options.json === true) console.log(toJson({ ...result, dryRun: options.dryRun === true, message }))
+    else console.log(`${device}: ${message}`)
+    return
+  }
+  const store = await openKeyStore(key.config)
+  let receipt
+  try {
+    const account = signerToAccount({ signer: await store.open(key.label) })
+    receipt = await claimCumulativeReward(connection, { account, ledger: fleet.contracts.ledger, round: claim.round, leaf: claim.leaf, proof: claim.proof })
+  } finally {
+    await store.close()
+  }
+  const sent = { ...result, tx: receipt.transactionHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed }
+  if (options.json === true) console.log(toJson(sent))
+  else {
+    for (const r of skipped) console.log(`round ${r.round}: skipped (${r.reason})`)
+    console.log(`${device}: claimed ${collected.due} (total ${claim.leaf.cumulativeAmount} to round ${claim.round}) in ${receipt.transactionHash} (gas ${receipt.gasUsed})`)
   }
 }

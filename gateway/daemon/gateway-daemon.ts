@@ -44,6 +44,7 @@ import { genesisDocument, settleGenesis } from './genesis.js'
 import { startHttpApi, type HttpApi } from './http-api.js'
 import { GatewayMetrics } from './metrics.js'
 import { Publisher } from './publisher.js'
+import { settledRoot } from './settled-root.js'
 
 export interface RoundSummary {
   round: number
@@ -296,6 +297,8 @@ async function open(
     return { accepted: true, reason: '' }
   }
 
+  const rootToSettle = settledRoot({ client, fleet, fromBlock, fetchBlob: async (hash) => (await store.model(hash)) ?? (await publisher.read(hash)) })
+
   /** Publishes what a round made: the new model, its record, the updates and optimiser state it references. */
   const publishRound = async (meta: RoundMeta): Promise<void> => {
     const result = meta.result
@@ -369,7 +372,7 @@ async function open(
           round: BigInt(meta.round),
           parentModel: meta.baseModel,
           newModel: result.newModel,
-          contributionsRoot: result.contributionsRoot,
+          contributionsRoot: await rootToSettle(BigInt(meta.round), result, stopping.signal),
           rewardTotal: BigInt(result.rewardTotal),
           recordHash: result.recordHash,
         },

@@ -2,7 +2,7 @@
 // holds, as files named `0x<sha256>` in `<dataDir>/published/` (what `cw audit round --blobs` and
 // `cw rewards claim --records` read) and in the blob stores its mesh node serves. Each file is
 // written atomically, so a reader never sees half of one; publishing is idempotent.
-import { mkdir, stat } from 'node:fs/promises'
+import { mkdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { BlobHashMismatchError, contentId } from '../../protocols/index.js'
@@ -38,6 +38,16 @@ export class Publisher {
   /** The file a blob is published as. */
   pathOf(hash: Hex): string {
     return join(this.directory, hash.toLowerCase())
+  }
+
+  /** A published blob's bytes, or undefined when none is published under `hash`. */
+  async read(hash: Hex): Promise<Uint8Array | undefined> {
+    try {
+      return await readFile(this.pathOf(hash))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw err
+    }
   }
 
   /** Publishes `bytes` (whose sha256 must be `hash` when given); returns the hash. */

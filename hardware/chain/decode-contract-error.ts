@@ -1,7 +1,7 @@
 // Turns a revert of one of the fleet's contracts into the typed error of hardware/errors.ts that
 // names it, so callers match on `code` instead of viem's error text.
 import { BaseError as ViemBaseError, ContractFunctionRevertedError, decodeErrorResult, type Hex } from 'viem'
-import { fleetRegistryAbi, rewardsAbi, roundLedgerAbi } from '../../protocols/contracts/index.js'
+import { fleetRegistryAbi, rewardLedgerAbi, rewardsAbi, roundLedgerAbi } from '../../protocols/contracts/index.js'
 import {
   AlreadyClaimedError,
   ClaimNotExpiredError,
@@ -13,6 +13,7 @@ import {
   DeviceRevokedError,
   InvalidProofError,
   ModelAlreadySettledError,
+  NothingToClaimError,
   NotGatewayError,
   NotOwnerError,
   RewardTokenError,
@@ -23,7 +24,7 @@ import {
 
 type ErrorClass = new (errorName: string, args: readonly unknown[], options?: { cause?: unknown }) => ContractRevertError
 
-/** Every custom error the three contracts can revert with, and its class. */
+/** Every custom error the fleet's contracts can revert with, and its class. */
 export const CONTRACT_ERRORS: Readonly<Record<string, ErrorClass>> = {
   OwnableUnauthorizedAccount: NotOwnerError,
   OwnableInvalidOwner: ContractArgumentError,
@@ -35,6 +36,9 @@ export const CONTRACT_ERRORS: Readonly<Record<string, ErrorClass>> = {
   InvalidProof: InvalidProofError,
   AlreadyClaimed: AlreadyClaimedError,
   ClaimNotExpired: ClaimNotExpiredError,
+  NothingToClaim: NothingToClaimError,
+  ModelNotOfRound: ContractArgumentError,
+  SupplyOverflow: RewardTokenError,
   DeviceAlreadyRegistered: DeviceAlreadyRegisteredError,
   DeviceIsRevoked: DeviceRevokedError,
   DeviceNotRegistered: DeviceNotRegisteredError,
@@ -58,7 +62,7 @@ export const CONTRACT_ERRORS: Readonly<Record<string, ErrorClass>> = {
 }
 
 /** The ABI entries of every custom error of the fleet's contracts, deduplicated by name. */
-export const contractErrorsAbi = [...fleetRegistryAbi, ...roundLedgerAbi, ...rewardsAbi].filter(
+export const contractErrorsAbi = [...fleetRegistryAbi, ...roundLedgerAbi, ...rewardsAbi, ...rewardLedgerAbi].filter(
   (item, i, all) => item.type === 'error' && all.findIndex((o) => o.type === 'error' && o.name === item.name) === i,
 )
 

@@ -10,7 +10,7 @@ export { fundAccount, type FundAccountParameters, type FundAccountReturnType } f
 export { CONTRACT_ERRORS, contractErrorsAbi, decodeContractError, decodeRevertData } from './decode-contract-error.js'
 export { deployAndConfirm, walletFor, writeAndConfirm, type DeployParameters, type WriteParameters } from './send-transaction.js'
 export { waitForConfirmations, type WaitForConfirmationsParameters } from './wait-for-confirmations.js'
-export { deployFleet, type DeployFleetParameters, type FleetContracts } from './deploy-fleet.js'
+export { deployFleet, type DeployFleetParameters, type FleetContracts, type RewardLeaves } from './deploy-fleet.js'
 export {
   registerDevices,
   revokeDevices,

@@ -40,6 +40,12 @@ export const fleetFileSchema = z
       registry: checksummed,
       ledger: checksummed,
       rewards: checksummed,
+      /**
+       * The reward leaves' layout: `cumulative` (one RewardLedger at registry, ledger and rewards, a
+       * leaf per device with its total to date) or `per-round` (RoundLedger and Rewards, a leaf
+       * per contribution). Files written before cumulative leaves have none: per-round.
+       */
+      leaves: z.enum(['cumulative', 'per-round']).default('per-round'),
       /** Decimal block number of the registry's deployment: where event searches start. */
       deployedAt: z.string().regex(/^\d{1,20}$/, 'expected a decimal block number'),
     }),
@@ -54,6 +60,10 @@ export const fleetFileSchema = z
   })
   .superRefine((f, ctx) => {
     if (f.domain.chainId !== f.chain.chainId) ctx.addIssue({ code: 'custom', path: ['domain', 'chainId'], message: `must equal chain.chainId (${f.chain.chainId})` })
+    if (f.contracts.leaves === 'cumulative')
+      for (const field of ['ledger', 'rewards'] as const)
+        if (f.contracts[field] !== f.contracts.registry)
+          ctx.addIssue({ code: 'custom', path: ['contracts', field], message: `must equal contracts.registry (${f.contracts.registry}): cumulative leaves live in one RewardLedger` })
     if (f.domain.verifyingContract !== f.contracts.registry)
       ctx.addIssue({ code: 'custom', path: ['domain', 'verifyingContract'], message: `must equal contracts.registry (${f.contracts.registry})` })
   })

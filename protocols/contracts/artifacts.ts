@@ -1511,3 +1511,1299 @@ export const rewardsAbi = [
 ] as const
 
 export const rewardsBytecode = '0x60c06040523461040757611c4f803803806100198161040b565b92833981019060a081830312610407578051906001600160a01b03821682036104075760208101516001600160a01b0381169290839003610407576040820151916001600160401b03831683036104075760608101516001600160401b0381116104075785610089918301610430565b60808201519095906001600160401b038111610407576100a99201610430565b845190946001600160401b0382116103025760035490600182811c921680156103fd575b60208310146102e45781601f849311610387575b50602090601f8311600114610321575f92610316575b50508160011b915f199060031b1c1916176003555b83516001600160401b03811161030257600454600181811c911680156102f8575b60208210146102e457601f8111610276575b50602094601f8211600114610213579481929394955f92610208575b50508160011b915f199060031b1c1916176004555b82156101f557600580546001600160a01b03198116851790915560405193906001600160a01b03167f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e05f80a360805260a0526117cd908161048282396080518181816102d301528181610b210152610c5b015260a0518181816102ff01526107db0152f35b631e4fbdf760e01b5f525f60045260245ffd5b015190505f8061015b565b601f1982169560045f52805f20915f5b88811061025e57508360019596979810610246575b505050811b01600455610170565b01515f1960f88460031b161c191690555f8080610238565b91926020600181928685015181550194019201610223565b8181111561013f5760045f52601f820160051c7f8a35acfbc15ff81a39ae7d344fd709f28e8600b4aa8c65c6b64bfe7fe36bd19b602084106102dc575b81601f9101920160051c03905f5b8281106102cf57505061013f565b5f828201556001016102c1565b5f91506102b3565b634e487b7160e01b5f52602260045260245ffd5b90607f169061012d565b634e487b7160e01b5f52604160045260245ffd5b015190505f806100f7565b60035f9081528281209350601f198516905b81811061036f5750908460019594939210610357575b505050811b0160035561010c565b01515f1960f88460031b161c191690555f8080610349565b92936020600181928786015181550195019301610333565b828111156100e15760035f52909150601f830160051c7fc2575a0e9e593c00f959f8c92f12db2869c3395a3b0502d05e2516446f71f85b602085106103f5575b849392601f0160051c82900391015f5b8281106103e55750506100e1565b5f818301558594506001016103d7565b5f91506103c7565b91607f16916100cd565b5f80fd5b6040519190601f01601f191682016001600160401b0381118382101761030257604052565b81601f82011215610407578051906001600160401b0382116103025761045f601f8301601f191660200161040b565b928284526020838301011161040757815f9260208093018386015e830101529056fe6080806040526004361015610012575f80fd5b5f3560e01c90816306fdde031461123357508063095ea7b3146111a457806318160ddd1461118757806323b872dd14611011578063313ce56714610ff6578063463fbc2f14610b4557806356397c3514610af557806370a0823114610ab1578063715018a614610a335780638da5cb5b14610a0057806395d89b41146108c5578063a9059cbb14610894578063b07b1c9a1461081b578063cf62ba92146107ff578063d03384b8146107bb578063d82839da14610224578063dd62ed3e146101b65763f2fde38b146100e2575f80fd5b346101b25760206003193601126101b25773ffffffffffffffffffffffffffffffffffffffff610110611333565b610118611773565b1680156101865773ffffffffffffffffffffffffffffffffffffffff600554827fffffffffffffffffffffffff0000000000000000000000000000000000000000821617600555167f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e05f80a3005b7f1e4fbdf7000000000000000000000000000000000000000000000000000000005f525f60045260245ffd5b5f80fd5b346101b25760406003193601126101b2576101cf611333565b73ffffffffffffffffffffffffffffffffffffffff6101ec611356565b91165f52600160205273ffffffffffffffffffffffffffffffffffffffff60405f2091165f52602052602060405f2054604051908152f35b346101b25760606003193601126101b25761023d611333565b60243567ffffffffffffffff81116101b25761025d903690600401611379565b9060443567ffffffffffffffff81116101b25761027e903690600401611379565b9190610288611773565b5f9373ffffffffffffffffffffffffffffffffffffffff8616908115610793578481036107635761010085116107315793905f9473ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000169467ffffffffffffffff7f000000000000000000000000000000000000000000000000000000000000000016935b80881061033d57602089610335818d611709565b604051908152f35b9091929394959697610350898389611403565b9061035a82611470565b9167ffffffffffffffff604051937f906708ad0000000000000000000000000000000000000000000000000000000085521660048401526060836024818d5afa928315610726575f9361065e575b506020830167ffffffffffffffff81511615610620578867ffffffffffffffff6103d392511661152a565b8042106105df57506103ee6103e98c8888611564565b611574565b92519261044561040160608401846114d6565b9561040b85611470565b9661043f604087013580998760208a013560809391604051938452602084015260408301526060820152205f5260205f2090565b926116b7565b156105885766ffffffffffffff61045b83611470565b60081c1673ffffffffffffffffffffffffffffffffffffffff600160ff61048186611470565b161b921690815f52600660205260405f20815f5260205260405f2054918383166105475760408f67ffffffffffffffff61052461051e8f968f948f9573ffffffffffffffffffffffffffffffffffffffff9660019f9d9b9c6105399f9d6103e9957fe719512661da361b0f40aae30788c6508db428bf796db4e06b674370641d68af9c5f5260066020528b5f20905f5260205217895f2055611564565b96611470565b835195898752602087015216941692a361152a565b980196959493929190610321565b67ffffffffffffffff61055986611470565b7fb5ffb3b5000000000000000000000000000000000000000000000000000000005f521660045260245260445ffd5b67ffffffffffffffff6105af73ffffffffffffffffffffffffffffffffffffffff93611470565b7f156ace07000000000000000000000000000000000000000000000000000000005f52166004521660245260445ffd5b67ffffffffffffffff6105f183611470565b7f15ff7f62000000000000000000000000000000000000000000000000000000005f521660045260245260445ffd5b67ffffffffffffffff61063283611470565b7f3db78c7c000000000000000000000000000000000000000000000000000000005f521660045260245ffd5b9092506060813d821161071e575b81610679606093836113aa565b810103126101b257604051906060820182811067ffffffffffffffff8211176106f1576040528051825260208101519067ffffffffffffffff821682036101b2576040916020840152015177ffffffffffffffffffffffffffffffffffffffffffffffff811681036101b2576040820152918c6103a8565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52604160045260245ffd5b3d915061066c565b6040513d5f823e3d90fd5b847f3d155e0b000000000000000000000000000000000000000000000000000000005f5260045261010060245260445ffd5b84907fab8b67c6000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b7fd92e233d000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101b2575f6003193601126101b257602060405167ffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000168152f35b346101b2575f6003193601126101b25760206040516101008152f35b346101b25760406003193601126101b257610834611333565b60243567ffffffffffffffff811681036101b2576001809173ffffffffffffffffffffffffffffffffffffffff602094165f526006845260405f2066ffffffffffffff8260081c165f52845260ff60405f205491161c1614604051908152f35b346101b25760406003193601126101b2576108ba6108b0611333565b6024359033611595565b602060405160018152f35b346101b2575f6003193601126101b2576040515f6004548060011c906001811680156109f6575b6020831081146109c9578285529081156109875750600114610929575b61092583610919818503826113aa565b604051918291826112eb565b0390f35b91905060045f527f8a35acfbc15ff81a39ae7d344fd709f28e8600b4aa8c65c6b64bfe7fe36bd19b915f905b80821061096d57509091508101602001610919610909565b919260018160209254838588010152019101909291610955565b7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff001660208086019190915291151560051b840190910191506109199050610909565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52602260045260245ffd5b91607f16916108ec565b346101b2575f6003193601126101b257602073ffffffffffffffffffffffffffffffffffffffff60055416604051908152f35b346101b2575f6003193601126101b257610a4b611773565b5f73ffffffffffffffffffffffffffffffffffffffff6005547fffffffffffffffffffffffff00000000000000000000000000000000000000008116600555167f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e08280a3005b346101b25760206003193601126101b25773ffffffffffffffffffffffffffffffffffffffff610adf611333565b165f525f602052602060405f2054604051908152f35b346101b2575f6003193601126101b257602060405173ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000168152f35b346101b25760406003193601126101b257610b5e611333565b60243567ffffffffffffffff81116101b257610b7e903690600401611379565b90915f9173ffffffffffffffffffffffffffffffffffffffff821691908215610793578015610fce576101008111610f9d57610bb9816113eb565b94610bc760405196876113aa565b8186527fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0610bf4836113eb565b013660208801375f5b828110610f6a57506040517ff2b9cc89000000000000000000000000000000000000000000000000000000008152602060048201525f8180610c42602482018b611499565b038173ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000165afa908115610726575f91610ed9575b509190845f52600660205260405f20917fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff915f945f925b808410610d2c5760208a8a7f9adb83f46035d1c609e9889bb4495f79f5d1db93604c93d126a7168f1bd8faf8610d1c8f610d08858f8f8f8f5f528a5260405f2055611709565b604051918291604083526040830190611499565b85878301520390a2604051908152f35b9091929895610d3c8a8386611403565b90610d478b8d611485565b5167ffffffffffffffff811692610d5e8d87611485565b51908115610ead578b6020959493928261043f610d816060610db49601836114d6565b92909460408201359a8b920135908a9160809391604051938452602084015260408301526060820152205f5260205f2090565b15610e7d5766ffffffffffffff8160081c16888103610e27575b5060ff600191161b91828216610df757501796600191610ded9161152a565b9901929190610cc2565b8b907fb5ffb3b5000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b977fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff8193929303610e6b575b50505f878152602089905260409020549060ff610dce565b5f528860205260405f20558d80610e53565b8b837f156ace07000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b847f3db78c7c000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b90503d805f833e610eea81836113aa565b8101906020818303126101b25780519067ffffffffffffffff82116101b257019080601f830112156101b2578151610f21816113eb565b92610f2f60405194856113aa565b81845260208085019260051b8201019283116101b257602001905b828210610f5a5750505087610c8b565b8151815260209182019101610f4a565b80610f80610f7b6001938686611403565b611470565b67ffffffffffffffff610f93838b611485565b9116905201610bfd565b7f3d155e0b000000000000000000000000000000000000000000000000000000005f5260045261010060245260445ffd5b7fe1205573000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101b2575f6003193601126101b257602060405160128152f35b346101b25760606003193601126101b25761102a611333565b611032611356565b6044359073ffffffffffffffffffffffffffffffffffffffff831692835f52600160205260405f2073ffffffffffffffffffffffffffffffffffffffff33165f5260205260405f20547fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff81106110ae575b506108ba9350611595565b8381106111535784156111275733156110fb576108ba945f52600160205260405f2073ffffffffffffffffffffffffffffffffffffffff33165f526020528360405f2091039055846110a3565b7f94280d62000000000000000000000000000000000000000000000000000000005f525f60045260245ffd5b7fe602df05000000000000000000000000000000000000000000000000000000005f525f60045260245ffd5b83907ffb8f41b2000000000000000000000000000000000000000000000000000000005f523360045260245260445260645ffd5b346101b2575f6003193601126101b2576020600254604051908152f35b346101b25760406003193601126101b2576111bd611333565b6024359033156111275773ffffffffffffffffffffffffffffffffffffffff169081156110fb57335f52600160205260405f20825f526020528060405f20556040519081527f8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b92560203392a3602060405160018152f35b346101b2575f6003193601126101b2575f6003548060011c906001811680156112e1575b6020831081146109c95782855290811561098757506001146112835761092583610919818503826113aa565b91905060035f527fc2575a0e9e593c00f959f8c92f12db2869c3395a3b0502d05e2516446f71f85b915f905b8082106112c757509091508101602001610919610909565b9192600181602092548385880101520191019092916112af565b91607f1691611257565b7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0601f602060409481855280519182918282880152018686015e5f8582860101520116010190565b6004359073ffffffffffffffffffffffffffffffffffffffff821682036101b257565b6024359073ffffffffffffffffffffffffffffffffffffffff821682036101b257565b9181601f840112156101b25782359167ffffffffffffffff83116101b2576020808501948460051b0101116101b257565b90601f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0910116810190811067ffffffffffffffff8211176106f157604052565b67ffffffffffffffff81116106f15760051b60200190565b91908110156114435760051b810135907fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff81813603018212156101b2570190565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52603260045260245ffd5b3567ffffffffffffffff811681036101b25790565b80518210156114435760209160051b010190565b90602080835192838152019201905f5b8181106114b65750505090565b825167ffffffffffffffff168452602093840193909201916001016114a9565b9035907fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe1813603018212156101b2570180359067ffffffffffffffff82116101b257602001918160051b360383136101b257565b9190820180921161153757565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601160045260245ffd5b91908110156114435760051b0190565b3573ffffffffffffffffffffffffffffffffffffffff811681036101b25790565b73ffffffffffffffffffffffffffffffffffffffff1690811561168b5773ffffffffffffffffffffffffffffffffffffffff1691821561165f57815f525f60205260405f205481811061162d57817fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef92602092855f525f84520360405f2055845f525f825260405f20818154019055604051908152a3565b827fe450d38c000000000000000000000000000000000000000000000000000000005f5260045260245260445260645ffd5b7fec442f05000000000000000000000000000000000000000000000000000000005f525f60045260245ffd5b7f96c6fd1e000000000000000000000000000000000000000000000000000000005f525f60045260245ffd5b9192915f915b8083106116cb575050501490565b9091926116d9848385611564565b3590818110156116f8575f52602052600160405f205b930191906116bd565b905f52602052600160405f206116ef565b73ffffffffffffffffffffffffffffffffffffffff1690811561165f577fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef6020826117575f9460025461152a565b60025584845283825260408420818154019055604051908152a3565b73ffffffffffffffffffffffffffffffffffffffff60055416330361179457565b7f118cdaa7000000000000000000000000000000000000000000000000000000005f523360045260245ffdfea164736f6c6343000825000a' as const
+
+export const rewardLedgerAbi = [
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "owner_",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "fleet_",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint64",
+        "name": "claimExpiry_",
+        "type": "uint64"
+      },
+      {
+        "internalType": "string",
+        "name": "name_",
+        "type": "string"
+      },
+      {
+        "internalType": "string",
+        "name": "symbol_",
+        "type": "string"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "constructor"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "size",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "BatchTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256",
+        "name": "expiresAt",
+        "type": "uint256"
+      }
+    ],
+    "name": "ClaimNotExpired",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      }
+    ],
+    "name": "DeviceAlreadyRegistered",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      }
+    ],
+    "name": "DeviceIsRevoked",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      }
+    ],
+    "name": "DeviceNotRegistered",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "spender",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "allowance",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "needed",
+        "type": "uint256"
+      }
+    ],
+    "name": "ERC20InsufficientAllowance",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "sender",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "balance",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "needed",
+        "type": "uint256"
+      }
+    ],
+    "name": "ERC20InsufficientBalance",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "approver",
+        "type": "address"
+      }
+    ],
+    "name": "ERC20InvalidApprover",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "receiver",
+        "type": "address"
+      }
+    ],
+    "name": "ERC20InvalidReceiver",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "sender",
+        "type": "address"
+      }
+    ],
+    "name": "ERC20InvalidSender",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "spender",
+        "type": "address"
+      }
+    ],
+    "name": "ERC20InvalidSpender",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "EmptyBatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      }
+    ],
+    "name": "InvalidCertificateHash",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      }
+    ],
+    "name": "InvalidProof",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "devices",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "certificateHashes",
+        "type": "uint256"
+      }
+    ],
+    "name": "LengthMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "model",
+        "type": "bytes32"
+      }
+    ],
+    "name": "ModelAlreadySettled",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "model",
+        "type": "bytes32"
+      }
+    ],
+    "name": "ModelNotOfRound",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "NotGateway",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "cumulativeAmount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "claimed",
+        "type": "uint256"
+      }
+    ],
+    "name": "NothingToClaim",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "owner",
+        "type": "address"
+      }
+    ],
+    "name": "OwnableInvalidOwner",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "OwnableUnauthorizedAccount",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "rewardTotal",
+        "type": "uint256"
+      }
+    ],
+    "name": "RewardTotalTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      }
+    ],
+    "name": "RoundAlreadySettled",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      }
+    ],
+    "name": "RoundNotSettled",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      }
+    ],
+    "name": "RoundOutOfRange",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "SupplyOverflow",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "count",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "TooManyClaims",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "expected",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "given",
+        "type": "bytes32"
+      }
+    ],
+    "name": "WrongFleet",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ZeroAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ZeroFleet",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "string",
+        "name": "field",
+        "type": "string"
+      }
+    ],
+    "name": "ZeroValue",
+    "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "owner",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "spender",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      }
+    ],
+    "name": "Approval",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "batch",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "certificateHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "DeviceRegistered",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      }
+    ],
+    "name": "DeviceRevoked",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "gateway",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bool",
+        "name": "authorised",
+        "type": "bool"
+      }
+    ],
+    "name": "GatewayAuthorised",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "previousOwner",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "newOwner",
+        "type": "address"
+      }
+    ],
+    "name": "OwnershipTransferred",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "fleet",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "gateway",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "parentModel",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "newModel",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "contributionsRoot",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "rewardTotal",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "recordHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "RoundSettled",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "to",
+        "type": "address"
+      }
+    ],
+    "name": "Swept",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "from",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "to",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      }
+    ],
+    "name": "Transfer",
+    "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_BATCH",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_SWEEP",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "STATUS_REGISTERED",
+    "outputs": [
+      {
+        "internalType": "uint8",
+        "name": "",
+        "type": "uint8"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "STATUS_REVOKED",
+    "outputs": [
+      {
+        "internalType": "uint8",
+        "name": "",
+        "type": "uint8"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "STATUS_UNKNOWN",
+    "outputs": [
+      {
+        "internalType": "uint8",
+        "name": "",
+        "type": "uint8"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "owner",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "spender",
+        "type": "address"
+      }
+    ],
+    "name": "allowance",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "spender",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      }
+    ],
+    "name": "approve",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "balanceOf",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "batches",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      }
+    ],
+    "name": "certificateHashOf",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "cumulativeAmount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "proof",
+        "type": "bytes32[]"
+      }
+    ],
+    "name": "claim",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "claimExpiry",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      }
+    ],
+    "name": "claimedOf",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "decimals",
+    "outputs": [
+      {
+        "internalType": "uint8",
+        "name": "",
+        "type": "uint8"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "fleet",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "gateway",
+        "type": "address"
+      }
+    ],
+    "name": "isGateway",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "model",
+        "type": "bytes32"
+      }
+    ],
+    "name": "isSettledModel",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "name",
+    "outputs": [
+      {
+        "internalType": "string",
+        "name": "",
+        "type": "string"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "owner",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address[]",
+        "name": "devices",
+        "type": "address[]"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "certificateHashes",
+        "type": "bytes32[]"
+      }
+    ],
+    "name": "registerDevices",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "batch",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "registry",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "renounceOwnership",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address[]",
+        "name": "devices",
+        "type": "address[]"
+      }
+    ],
+    "name": "revokeDevices",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      }
+    ],
+    "name": "rootOf",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "model",
+        "type": "bytes32"
+      }
+    ],
+    "name": "roundOfModel",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "settled",
+        "type": "bool"
+      },
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "gateway",
+        "type": "address"
+      },
+      {
+        "internalType": "bool",
+        "name": "authorised",
+        "type": "bool"
+      }
+    ],
+    "name": "setGateway",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "fleet_",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "parentModel",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "newModel",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "rewardsRoot",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "rewardTotal",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "recordHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "settle",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "newModel",
+        "type": "bytes32"
+      }
+    ],
+    "name": "settledAtOf",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "device",
+        "type": "address"
+      }
+    ],
+    "name": "status",
+    "outputs": [
+      {
+        "internalType": "uint8",
+        "name": "",
+        "type": "uint8"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "to",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "round",
+        "type": "uint64"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "newModel",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address[]",
+        "name": "devices",
+        "type": "address[]"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "cumulativeAmounts",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "bytes32[][]",
+        "name": "proofs",
+        "type": "bytes32[][]"
+      }
+    ],
+    "name": "sweep",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "total",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "symbol",
+    "outputs": [
+      {
+        "internalType": "string",
+        "name": "",
+        "type": "string"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "totalSupply",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "to",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      }
+    ],
+    "name": "transfer",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "from",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "to",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      }
+    ],
+    "name": "transferFrom",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "newOwner",
+        "type": "address"
+      }
+    ],
+    "name": "transferOwnership",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  }
+] as const
+
+export const rewardLedgerBytecode = '0x60c0604052346103f1576125a080380380610019816103f5565b92833981019060a0818303126103f15780516001600160a01b03811691908290036103f15760208101516040820151916001600160401b03831683036103f15760608101516001600160401b0381116103f1578561007891830161041a565b60808201519095906001600160401b0381116103f157610098920161041a565b9280156103de575f80546001600160a01b03198116831782556001600160a01b0316907f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e09080a380156103cf5760805282516001600160401b0381116102d557600754600181811c911680156103c5575b60208210146102b757601f8111610357575b506020601f82116001146102f457819293945f926102e9575b50508160011b915f199060031b1c1916176007555b81516001600160401b0381116102d557600854600181811c911680156102cb575b60208210146102b757601f8111610249575b50602092601f82116001146101e857928192935f926101dd575b50508160011b915f199060031b1c1916176008555b60a052604051612134908161046c82396080518181816106ab0152610ea6015260a05181818161065301526116140152f35b015190505f80610196565b601f1982169360085f52805f20915f5b8681106102315750836001959610610219575b505050811b016008556101ab565b01515f1960f88460031b161c191690555f808061020b565b919260206001819286850151815501940192016101f8565b8181111561017c5760085f52601f820160051c7ff3f7a9fe364faab93b216da50a3214154f22a0a2b415b23a84c8169e8b636ee3602084106102af575b81601f9101920160051c03905f5b8281106102a257505061017c565b5f82820155600101610294565b5f9150610286565b634e487b7160e01b5f52602260045260245ffd5b90607f169061016a565b634e487b7160e01b5f52604160045260245ffd5b015190505f80610134565b601f1982169060075f52805f20915f5b81811061033f57509583600195969710610327575b505050811b01600755610149565b01515f1960f88460031b161c191690555f8080610319565b9192602060018192868b015181550194019201610304565b8181111561011b5760075f52601f820160051c7fa66cc928b5edb82af9bd49922954155ab7b0942694bea4ce44661d9a8736c688602084106103bd575b81601f9101920160051c03905f5b8281106103b057505061011b565b5f828201556001016103a2565b5f9150610394565b90607f1690610109565b632763c9ff60e11b5f5260045ffd5b631e4fbdf760e01b5f525f60045260245ffd5b5f80fd5b6040519190601f01601f191682016001600160401b038111838210176102d557604052565b81601f820112156103f1578051906001600160401b0382116102d557610449601f8301601f19166020016103f5565b92828452602083830101116103f157815f9260208093018386015e830101529056fe6080806040526004361015610012575f80fd5b5f3560e01c90816306fdde0314611ae657508063095ea7b314611a575780630fad3ae01461150757806310cea8571461145757806318160ddd1461143a57806323b872dd146112e3578063313ce567146112c85780634bd5a9ec1461126e5780634d177ba414610e60578063645b8b1b14610e3257806370a0823114610ddb578063715018a614610d5f5780637b10399914610d455780638da5cb5b14610d13578063950bff9f14610cf757806395d89b4114610bbc5780639d7384d914610b83578063a20ffaf214610b67578063a2f94bd314610970578063a9059cbb1461093f578063a9218f9014610924578063a97b59711461090a578063b226836d146108d1578063b2aed16a1461077b578063baa3f7ee14610733578063bfe69d9a146106e9578063ca7a081e146106ce578063cced06b614610694578063cfdf677e14610677578063d03384b814610633578063d3836999146105bd578063d3c9c8e514610587578063d464d37d146102dd578063dd62ed3e1461026f5763f2fde38b1461019d575f80fd5b3461026b57602060031936011261026b5773ffffffffffffffffffffffffffffffffffffffff6101cb611be6565b6101d3611e37565b16801561023f5773ffffffffffffffffffffffffffffffffffffffff5f54827fffffffffffffffffffffffff00000000000000000000000000000000000000008216175f55167f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e05f80a3005b7f1e4fbdf7000000000000000000000000000000000000000000000000000000005f525f60045260245ffd5b5f80fd5b3461026b57604060031936011261026b57610288611be6565b73ffffffffffffffffffffffffffffffffffffffff6102a5611c09565b91165f52600560205273ffffffffffffffffffffffffffffffffffffffff60405f2091165f52602052602060405f2054604051908152f35b3461026b57604060031936011261026b5760043567ffffffffffffffff811161026b5761030e903690600401611c5a565b60243567ffffffffffffffff811161026b5761032e903690600401611c5a565b610339939193611e37565b821561055f576103e8831161052d578083036104fe5760015492600184018085116104d1576001555f5b81811061037557602085604051908152f35b610388610383828487611d22565b611d32565b73ffffffffffffffffffffffffffffffffffffffff6103a883868a611d22565b3591169081156104a9578015801561049f575b61047357815f52600360205260405f20545f1981146104475761041b57817fa278c375f01b6445bdb931481adb73b53f6978c02fad0a334af00695771964a960208993600196955f52600382528060405f2055604051908152a301610363565b507fcd76e845000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b827f1cb8b7c8000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b507ffd0e5efc000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b505f1981146103bb565b7fd92e233d000000000000000000000000000000000000000000000000000000005f5260045ffd5b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601160045260245ffd5b827fab8b67c6000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b827fbb1cb70b000000000000000000000000000000000000000000000000000000005f526004526103e860245260445ffd5b7fc2e5347d000000000000000000000000000000000000000000000000000000005f5260045ffd5b3461026b57602060031936011261026b576004355f52600a602052602067ffffffffffffffff60405f2054161515604051908152f35b3461026b57602060031936011261026b576004355f52600a60205267ffffffffffffffff60405f20541680155f1461060d575060405f67ffffffffffffffff5f5b83519215158352166020820152f35b5f190167ffffffffffffffff81116104d15760409067ffffffffffffffff6001916105fe565b3461026b575f60031936011261026b57602060405167ffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000168152f35b3461026b575f60031936011261026b576020600154604051908152f35b3461026b575f60031936011261026b5760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b3461026b575f60031936011261026b57602060405160018152f35b3461026b57602060031936011261026b5773ffffffffffffffffffffffffffffffffffffffff610717611be6565b165f526002602052602060ff60405f2054166040519015158152f35b3461026b57602060031936011261026b5773ffffffffffffffffffffffffffffffffffffffff610761611be6565b165f52600c602052602060405f205460801c604051908152f35b3461026b57602060031936011261026b5760043567ffffffffffffffff811161026b576107ac903690600401611c5a565b6107b4611e37565b801561055f576103e881116108a0575f5b8181106107ce57005b73ffffffffffffffffffffffffffffffffffffffff6107f1610383838587611d22565b16805f52600360205260405f20545f19811461087457156108495790816001925f5260036020525f1960405f20557fb7896bf18218065eb3c22f8037c218ee06d9c424caaf91762ac90a3af674ba9a5f80a2016107c5565b7f082d79d0000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b507f1cb8b7c8000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7fbb1cb70b000000000000000000000000000000000000000000000000000000005f526004526103e860245260445ffd5b3461026b57604060031936011261026b5760206108f86108ef611c43565b60243590611d9e565b67ffffffffffffffff60405191168152f35b3461026b575f60031936011261026b5760206040515f8152f35b3461026b575f60031936011261026b57602060405160028152f35b3461026b57604060031936011261026b5761096561095b611be6565b6024359033611f82565b602060405160018152f35b3461026b57608060031936011261026b57610989611c43565b610991611c09565b6044359060643567ffffffffffffffff811161026b576109b5903690600401611c5a565b9173ffffffffffffffffffffffffffffffffffffffff81169485156104a95767ffffffffffffffff1692835f52600960205260405f2054918215610b3b5790610a109392915f528560205260405f205f5260205f2092611f30565b15610b0b5750815f52600c60205260405f20918254928360801c80841115610ad857830392610a4184600d54611d15565b6fffffffffffffffffffffffffffffffff8111610aac576fffffffffffffffffffffffffffffffff6020968692600d5516019060801b1790555f7fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef84604051858152a3604051908152f35b847ff402a650000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b83837f0cfa2bb0000000000000000000000000000000000000000000000000000000005f5260045260245260445260645ffd5b90507f156ace07000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b847f3db78c7c000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b3461026b575f60031936011261026b5760206040516101008152f35b3461026b57602060031936011261026b5767ffffffffffffffff610ba5611c43565b165f526009602052602060405f2054604051908152f35b3461026b575f60031936011261026b576040515f6008548060011c90600181168015610ced575b602083108114610cc057828552908115610c7e5750600114610c20575b610c1c83610c1081850382611cd4565b60405191829182611b9e565b0390f35b91905060085f527ff3f7a9fe364faab93b216da50a3214154f22a0a2b415b23a84c8169e8b636ee3915f905b808210610c6457509091508101602001610c10610c00565b919260018160209254838588010152019101909291610c4c565b7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff001660208086019190915291151560051b84019091019150610c109050610c00565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52602260045260245ffd5b91607f1691610be3565b3461026b575f60031936011261026b5760206040516103e88152f35b3461026b575f60031936011261026b57602073ffffffffffffffffffffffffffffffffffffffff5f5416604051908152f35b3461026b575f60031936011261026b576020604051308152f35b3461026b575f60031936011261026b57610d77611e37565b5f73ffffffffffffffffffffffffffffffffffffffff81547fffffffffffffffffffffffff000000000000000000000000000000000000000081168355167f8be0079c531659141344cd1fd0a4f28419497f9722a3daafe3b4186f6b6457e08280a3005b3461026b57602060031936011261026b5773ffffffffffffffffffffffffffffffffffffffff610e09611be6565b165f52600c60205260206fffffffffffffffffffffffffffffffff60405f205416604051908152f35b3461026b57602060031936011261026b576020610e55610e50611be6565b611d60565b60ff60405191168152f35b3461026b5760e060031936011261026b57600435610e7c611c2c565b604435916064359160843560a4359060c43592335f52600260205260ff60405f20541615611242577f0000000000000000000000000000000000000000000000000000000000000000808603611212575085156111b45781156111565783156110f8576fffffffffffffffffffffffffffffffff83116110cc5767ffffffffffffffff169467ffffffffffffffff86146110a057855f52600960205260405f205461107457805f52600a60205260405f2067ffffffffffffffff815416155f14610fef576001870167ffffffffffffffff81116104d15781547fffffffffffffffffffffffffffffffff000000000000000000000000000000001667ffffffffffffffff91909116174260401b6fffffffffffffffff0000000000000000161790555b855f5260096020528160405f205560405196875260208701526040860152606085015260808401527f6e4ddfc5f71a956f04b9397a8daa2a1b11ab2beb0c1029b1fcbdc170bd9298fc60a03394a4005b5095949392919085871461102957867f8290e30e000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b909192939495855f52600b60205260405f2067ffffffffffffffff804216167fffffffffffffffffffffffffffffffffffffffffffffffff0000000000000000825416179055610f9f565b857f8f039ccc000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b857f20b5c192000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b827f70f10426000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b60646040517f46c82ad000000000000000000000000000000000000000000000000000000000815260206004820152600a60248201527f7265636f726448617368000000000000000000000000000000000000000000006044820152fd5b60646040517f46c82ad000000000000000000000000000000000000000000000000000000000815260206004820152601160248201527f636f6e747269627574696f6e73526f6f740000000000000000000000000000006044820152fd5b60646040517f46c82ad000000000000000000000000000000000000000000000000000000000815260206004820152600860248201527f6e65774d6f64656c0000000000000000000000000000000000000000000000006044820152fd5b85907f6733901f000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b7f0b1c2e61000000000000000000000000000000000000000000000000000000005f523360045260245ffd5b3461026b57602060031936011261026b5773ffffffffffffffffffffffffffffffffffffffff61129c611be6565b165f52600360205260405f20545f1981145f146112c0575060205f5b604051908152f35b6020906112b8565b3461026b575f60031936011261026b57602060405160128152f35b3461026b57606060031936011261026b576112fc611be6565b611304611c09565b6044359073ffffffffffffffffffffffffffffffffffffffff831692835f52600560205260405f2073ffffffffffffffffffffffffffffffffffffffff33165f5260205260405f20545f198110611361575b506109659350611f82565b8381106114065784156113da5733156113ae57610965945f52600560205260405f2073ffffffffffffffffffffffffffffffffffffffff33165f526020528360405f209103905584611356565b7f94280d62000000000000000000000000000000000000000000000000000000005f525f60045260245ffd5b7fe602df05000000000000000000000000000000000000000000000000000000005f525f60045260245ffd5b83907ffb8f41b2000000000000000000000000000000000000000000000000000000005f523360045260245260445260645ffd5b3461026b575f60031936011261026b576020600d54604051908152f35b3461026b57604060031936011261026b57611470611be6565b6024359081151580920361026b5773ffffffffffffffffffffffffffffffffffffffff9061149c611e37565b169081156104a95760207fdad6ca73580e742537842d1c01e59253d3421f300e78fb320289b8dd0b28e3dd91835f526002825260405f207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0081541660ff8316179055604051908152a2005b3461026b5760c060031936011261026b57611520611be6565b611528611c2c565b9060643567ffffffffffffffff811161026b57611549903690600401611c5a565b60849391933567ffffffffffffffff811161026b5761156c903690600401611c5a565b9060a43567ffffffffffffffff811161026b5761158d903690600401611c5a565b949096611598611e37565b73ffffffffffffffffffffffffffffffffffffffff5f97169788156104a957848614801590611a4d575b611a1d5761010086116119eb5767ffffffffffffffff831694855f52600960205260405f20549384156119bf5767ffffffffffffffff61160861163a9260443590611e83565b1667ffffffffffffffff7f00000000000000000000000000000000000000000000000000000000000000001690611d15565b80421061199057509695905f9594939295977fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe182360301925b808a10611774578b8b8061168d575b602090604051908152f35b61169981600d54611d15565b916fffffffffffffffffffffffffffffffff831161174857602092600d5580155f146116f75781600d5403600d555b5f7fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef84604051858152a3611682565b805f52600c835260405f206fffffffffffffffffffffffffffffffff8084818454160116167fffffffffffffffffffffffffffffffff000000000000000000000000000000008254161790556116c8565b507ff402a650000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b9091929394959697989961178c6103838c848c611d22565b6117978c858a611d22565b35908b8d1015611963578c60051b8601358781121561026b57860180359067ffffffffffffffff821161026b576020018160051b3603811361026b57896117ef92845f528560205260405f205f5260205f2092611f30565b1561191d5773ffffffffffffffffffffffffffffffffffffffff16805f52600c60205260405f20908154918260801c841115611910576fffffffffffffffffffffffffffffffff84116118e457928f928c6118cd937fe719512661da361b0f40aae30788c6508db428bf796db4e06b674370641d68af6040600199976118d3997fffffffffffffffffffffffffffffffff000000000000000000000000000000008860801b166fffffffffffffffffffffffffffffffff88161790556118b88660801c88611d53565b9082519182526020820152a360801c90611d53565b90611d15565b9a5b01989796959493929190611673565b837ff402a650000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b50505050996001906118d5565b73ffffffffffffffffffffffffffffffffffffffff908a7f156ace07000000000000000000000000000000000000000000000000000000005f526004521660245260445ffd5b7f4e487b71000000000000000000000000000000000000000000000000000000005f52603260045260245ffd5b867f15ff7f62000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b867f3db78c7c000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b857f3d155e0b000000000000000000000000000000000000000000000000000000005f5260045261010060245260445ffd5b84867fab8b67c6000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b50868614156115c2565b3461026b57604060031936011261026b57611a70611be6565b6024359033156113da5773ffffffffffffffffffffffffffffffffffffffff169081156113ae57335f52600560205260405f20825f526020528060405f20556040519081527f8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b92560203392a3602060405160018152f35b3461026b575f60031936011261026b575f6007548060011c90600181168015611b94575b602083108114610cc057828552908115610c7e5750600114611b3657610c1c83610c1081850382611cd4565b91905060075f527fa66cc928b5edb82af9bd49922954155ab7b0942694bea4ce44661d9a8736c688915f905b808210611b7a57509091508101602001610c10610c00565b919260018160209254838588010152019101909291611b62565b91607f1691611b0a565b7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0601f602060409481855280519182918282880152018686015e5f8582860101520116010190565b6004359073ffffffffffffffffffffffffffffffffffffffff8216820361026b57565b6024359073ffffffffffffffffffffffffffffffffffffffff8216820361026b57565b6024359067ffffffffffffffff8216820361026b57565b6004359067ffffffffffffffff8216820361026b57565b9181601f8401121561026b5782359167ffffffffffffffff831161026b576020808501948460051b01011161026b57565b6040810190811067ffffffffffffffff821117611ca757604052565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52604160045260245ffd5b90601f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0910116810190811067ffffffffffffffff821117611ca757604052565b919082018092116104d157565b91908110156119635760051b0190565b3573ffffffffffffffffffffffffffffffffffffffff8116810361026b5790565b919082039182116104d157565b73ffffffffffffffffffffffffffffffffffffffff165f52600360205260405f20548015611d99575f1914611d9457600190565b600290565b505f90565b67ffffffffffffffff1690815f52600960205260405f205415611e3157815f52600b60205267ffffffffffffffff60405f20541680611e2b57505f52600a60205260405f209060405191611df183611c8b565b549167ffffffffffffffff602081851692838152019360401c168352600182018092116104d15703611d99575167ffffffffffffffff1690565b91505090565b50505f90565b73ffffffffffffffffffffffffffffffffffffffff5f54163303611e5757565b7f118cdaa7000000000000000000000000000000000000000000000000000000005f523360045260245ffd5b67ffffffffffffffff1690815f52600b60205267ffffffffffffffff60405f20541680611e2b5750805f52600a60205260405f209160405192611ec584611c8b565b549267ffffffffffffffff602081861692838152019460401c16845260018201908183116104d15703611f025750505167ffffffffffffffff1690565b7f14cdc57a000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b9192915f915b808310611f44575050501490565b909192611f52848385611d22565b359081811015611f71575f52602052600160405f205b93019190611f36565b905f52602052600160405f20611f68565b73ffffffffffffffffffffffffffffffffffffffff169081156120fb5773ffffffffffffffffffffffffffffffffffffffff169182156120cf57815f52600c60205260405f206fffffffffffffffffffffffffffffffff81541682811061209b57916020916fffffffffffffffffffffffffffffffff80837fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef960316167fffffffffffffffffffffffffffffffff00000000000000000000000000000000825416179055845f52600c825260405f206fffffffffffffffffffffffffffffffff8083818454160116167fffffffffffffffffffffffffffffffff00000000000000000000000000000000825416179055604051908152a3565b9050827fe450d38c000000000000000000000000000000000000000000000000000000005f5260045260245260445260645ffd5b7fec442f05000000000000000000000000000000000000000000000000000000005f525f60045260245ffd5b7f96c6fd1e000000000000000000000000000000000000000000000000000000005f525f60045260245ffdfea164736f6c6343000825000a' as const

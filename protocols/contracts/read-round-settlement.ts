@@ -2,7 +2,7 @@
 // auditor checks (`cw audit`), and what a gateway checks before it settles again. A pure read
 // through a viem client the caller brings.
 import { isAddress, type Address, type Client, type Hash, type Hex } from 'viem'
-import { getContractEvents, readContract } from 'viem/actions'
+import { getBlock, getContractEvents, readContract } from 'viem/actions'
 import { ContractReadError, InvalidArgumentError } from '../errors.js'
 import { MAX_UINT64 } from '../constants.js'
 import { roundLedgerAbi } from './artifacts.js'
@@ -39,8 +39,10 @@ export async function readRoundSettlement(client: Client, parameters: ReadRoundS
   if (round < 0n || round > MAX_UINT64) throw new InvalidArgumentError('round', 'expected a uint64')
   signal?.throwIfAborted()
   try {
-    const stored = await readContract(client, { address: ledger, abi: roundLedgerAbi, functionName: 'settlementOf', args: [round] })
-    if (stored.settledAt === 0n) return { settled: false }
+    // rootOf and the RoundSettled event are common to RoundLedger and RewardLedger (which keeps no
+    // reward total or settlement time in storage): the event and its block give the rest.
+    const root = await readContract(client, { address: ledger, abi: roundLedgerAbi, functionName: 'rootOf', args: [round] })
+    if (BigInt(root) === 0n) return { settled: false }
     const events = await getContractEvents(client, {
       address: ledger,
       abi: roundLedgerAbi,
@@ -52,19 +54,19 @@ export async function readRoundSettlement(client: Client, parameters: ReadRoundS
     })
     const event = events[0]
     if (event === undefined) throw new Error(`round ${round} is settled but its RoundSettled event is not in the searched blocks`)
+    const block = await getBlock(client, { blockNumber: event.blockNumber })
     signal?.throwIfAborted()
     return {
       settled: true,
       ...event.args,
-      contributionsRoot: stored.contributionsRoot,
-      rewardTotal: stored.rewardTotal,
-      settledAt: stored.settledAt,
+      contributionsRoot: root,
+      settledAt: block.timestamp,
       transactionHash: event.transactionHash,
       blockNumber: event.blockNumber,
     }
   } catch (err) {
     if (err instanceof InvalidArgumentError) throw err
-    throw new ContractReadError('RoundLedger.settlementOf', { cause: err })
+    throw new ContractReadError('RoundLedger.rootOf', { cause: err })
   }
 }
 

@@ -4,7 +4,7 @@
 // proof. Leaves are in OpenZeppelin's StandardMerkleTree encoding (double-hashed ABI-encoded
 // leaves, sorted pairs) so a contract checks them with OpenZeppelin's MerkleProof.
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
-import { getAddress, isAddressEqual, type Address, type Hex } from 'viem'
+import { getAddress, isAddressEqual, keccak256, stringToHex, type Address, type Hex } from 'viem'
 import { InvalidArgumentError, MerkleLeafNotFoundError } from '../errors.js'
 import { addressSchema, bytes32Schema } from '../eip712/schemas.js'
 
@@ -12,6 +12,17 @@ import { addressSchema, bytes32Schema } from '../eip712/schemas.js'
 export const CUMULATIVE_LEAF_ENCODING = ['address', 'uint256'] as const
 
 const MAX_UINT256 = 2n ** 256n - 1n
+
+/**
+ * The root settled while no device has earned anything (a fleet whose rounds pay no reward yet):
+ * keccak256 of a label, which no leaf hashes to, so nothing can be claimed against it.
+ */
+export const EMPTY_CUMULATIVE_ROOT: Hex = keccak256(stringToHex('counterweight: no cumulative rewards yet'))
+
+/** The root of `leaves`' tree, or EMPTY_CUMULATIVE_ROOT when there are none. */
+export function cumulativeRootOf(leaves: readonly CumulativeLeaf[]): Hex {
+  return leaves.length === 0 ? EMPTY_CUMULATIVE_ROOT : buildCumulativeTree(leaves).root
+}
 
 export interface CumulativeLeaf {
   device: Address

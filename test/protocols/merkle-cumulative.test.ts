@@ -5,6 +5,8 @@ import {
   InvalidArgumentError,
   MerkleLeafNotFoundError,
   accumulateRewards,
+  cumulativeRootOf,
+  EMPTY_CUMULATIVE_ROOT,
   buildCumulativeTree,
   findCumulativeDecreases,
   verifyCumulative,
@@ -65,4 +67,12 @@ t.test('bad input gets a typed error naming the field', async (t) => {
   t.throws(() => accumulateRewards([], [{ device: '0x12' as Address, reward: 1n }]), { message: /rewards\.0\.device/ })
   t.throws(() => accumulateRewards([{ device: device(1), cumulativeAmount: 2n ** 256n - 1n }], [{ device: device(1), reward: 1n }]), { message: /overflows/ })
   t.throws(() => verifyCumulative('0x01', { device: device(1), cumulativeAmount: 1n }, []), { message: /root/ })
+})
+
+t.test('no leaves: a root no leaf hashes to', async (t) => {
+  t.equal(cumulativeRootOf([]), EMPTY_CUMULATIVE_ROOT)
+  const leaves = [{ device: device(1), cumulativeAmount: 5n }]
+  t.equal(cumulativeRootOf(leaves), buildCumulativeTree(leaves).root)
+  t.notOk(verifyCumulative(EMPTY_CUMULATIVE_ROOT, leaves[0] as CumulativeLeaf, []), 'nothing verifies against the empty root')
+  t.same(accumulateRewards([], [{ device: device(1), reward: 0n }]), [], 'a zero reward makes no leaf')
 })

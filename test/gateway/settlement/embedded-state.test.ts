@@ -4,7 +4,7 @@ import t from 'tap'
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { roundLedgerAbi, isSettledModel } from '../../../protocols/contracts/index.js'
+import { rewardLedgerAbi, isSettledModel } from '../../../protocols/contracts/index.js'
 import { createMemorySigner } from '../../../protocols/index.js'
 import { connectChain, deployFleet, MemorySettlementJournal, registerDevices, settleRound, signerToAccount } from '../../../gateway/settlement/index.js'
 import { quietLogger } from './helpers/backends.js'
@@ -33,13 +33,18 @@ t.test('a restarted embedded chain has its earlier rounds', async (t) => {
   await registerDevices(first, { owner, registry: fleet.registry, devices: devices.map((device, i) => ({ device, certificateHash: hash(`c${i}`) })) })
   const s1 = settlementFor(1n, treeFor(1n, devices))
   await settleRound(first, { gateway, ledger: fleet.ledger, settlement: s1, journal: new MemorySettlementJournal() })
-  const before = await first.publicClient.readContract({ address: fleet.ledger, abi: roundLedgerAbi, functionName: 'settlementOf', args: [1n] })
+  const settlementOf = (c: typeof first) =>
+    Promise.all([
+      c.publicClient.readContract({ address: fleet.ledger, abi: rewardLedgerAbi, functionName: 'rootOf', args: [1n] }),
+      c.publicClient.readContract({ address: fleet.ledger, abi: rewardLedgerAbi, functionName: 'settledAtOf', args: [1n, s1.newModel] }),
+    ])
+  const before = await settlementOf(first)
   const blocks = await first.publicClient.getBlockNumber()
   await first.close()
 
   const second = await open()
   t.equal(await second.publicClient.getBlockNumber(), blocks, 'the same number of blocks')
-  const after = await second.publicClient.readContract({ address: fleet.ledger, abi: roundLedgerAbi, functionName: 'settlementOf', args: [1n] })
+  const after = await settlementOf(second)
   t.same(after, before, 'round 1 with its settlement time')
   t.same(await isSettledModel(second.publicClient, { ledger: fleet.ledger, model: s1.newModel }), { settled: true, round: 1n })
   const again = await settleRound(second, { gateway, ledger: fleet.ledger, settlement: s1, journal: new MemorySettlementJournal() })

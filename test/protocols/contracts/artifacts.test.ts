@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ARTIFACTS_FILE, render, SOURCE_DIR } from '../../../scripts/build-contracts.js'
 import * as artifacts from '../../../protocols/contracts/index.js'
-import { CONTRIBUTION_LEAF_ENCODING } from '../../../protocols/index.js'
+import { CONTRIBUTION_LEAF_ENCODING, CUMULATIVE_LEAF_ENCODING } from '../../../protocols/index.js'
 
 const current = render()
 t.equal(current, await readFile(ARTIFACTS_FILE, 'utf8'), 'protocols/contracts/artifacts.ts is up to date (run `npm run build:contracts`)')
@@ -44,4 +44,19 @@ t.test('the artifacts expose what the client relies on', async (t) => {
     tuple !== undefined && 'components' in tuple ? tuple.components.slice(0, 3).map((c) => c.type) : [],
     [CONTRIBUTION_LEAF_ENCODING[0], CONTRIBUTION_LEAF_ENCODING[2], CONTRIBUTION_LEAF_ENCODING[3]],
   )
+})
+
+t.test('every custom error of every contract decodes into a typed error', async (t) => {
+  const { CONTRACT_ERRORS } = await import('../../../hardware/chain/index.js')
+  for (const [name, abi] of Object.entries({ FleetRegistry: artifacts.fleetRegistryAbi, RoundLedger: artifacts.roundLedgerAbi, Rewards: artifacts.rewardsAbi, RewardLedger: artifacts.rewardLedgerAbi }))
+    for (const item of abi) if (item.type === 'error') t.ok(CONTRACT_ERRORS[item.name] !== undefined, `${name}.${item.name} has a typed error`)
+})
+
+t.test('the RewardLedger settles like a RoundLedger and claims cumulative leaves', async (t) => {
+  const settle = (abi: readonly { type: string; name?: string; inputs?: readonly { type: string }[] }[]) => abi.find((i) => i.type === 'function' && i.name === 'settle')?.inputs?.map((i) => i.type)
+  t.same(settle(artifacts.rewardLedgerAbi), settle(artifacts.roundLedgerAbi), 'the same settle arguments, so one settlement client serves both')
+  const event = (abi: readonly { type: string; name?: string; inputs?: readonly { type: string }[] }[]) => abi.find((i) => i.type === 'event' && i.name === 'RoundSettled')?.inputs?.map((i) => i.type)
+  t.same(event(artifacts.rewardLedgerAbi), event(artifacts.roundLedgerAbi), 'the same RoundSettled event')
+  const claim = artifacts.rewardLedgerAbi.find((i) => i.type === 'function' && i.name === 'claim')
+  t.same(claim?.inputs.slice(1, 3).map((i) => i.type), [...CUMULATIVE_LEAF_ENCODING], "the claim's leaf fields are the cumulative leaf's")
 })

@@ -13,6 +13,7 @@ import { hexToBytes, keccak256, parseEther, toHex, type Address, type Hex } from
 import { privateKeyToAddress } from 'viem/accounts'
 import {
   buildContributionTree,
+  buildCumulativeTree,
   collectRewardClaims,
   contentId,
   contributionLeavesOf,
@@ -21,13 +22,14 @@ import {
   encodeRoundRecord,
   EIP712_DOMAIN_NAME,
   EIP712_DOMAIN_VERSION,
+  rewardLedgerAbi,
   rewardsAbi,
   signMessage,
   type FleetFileInput,
   type RoundRecord,
 } from '../../../../protocols/index.js'
 import { certificateHex, encryptKeystoreV3, writeDeviceBundle, writeFleetFile, type FileKeyStoreConfig } from '../../../../hardware/index.js'
-import { claimRewards, deployFleet, MemorySettlementJournal, serveChain, settleRound, signerToAccount, walletFor, type FleetContracts } from '../../../../gateway/settlement/index.js'
+import { claimRewards, cumulativeRoot, deployFleet, MemorySettlementJournal, serveChain, settleRound, signerToAccount, walletFor, type FleetContracts } from '../../../../gateway/settlement/index.js'
 import { devices, fleet as FLEET_ID, owner as certOwner, PEER } from '../../../gateway/rounds/fixtures/round-fleet.js'
 import { finishedRound, type FinishedRound } from '../../../helpers/finished-round.js'
 import { startBackend, type Backend, type BackendName } from './backends.js'
@@ -110,15 +112,15 @@ export async function cliChainSuite(t: Tap, name: BackendName): Promise<void> {
   }
 
   /** Deploys a fleet and writes its fleet.json and device 0's bundle beside it. */
-  const deploy = async (label: string): Promise<{ contracts: FleetContracts; fleetFile: string; bundleFile: string }> => {
-    const contracts = await deployFleet(connection, { owner, fleet: FLEET_ID, gateways: [gateway.address] })
+  const deploy = async (label: string, leaves: FleetContracts['leaves'] = 'per-round'): Promise<{ contracts: FleetContracts; fleetFile: string; bundleFile: string }> => {
+    const contracts = await deployFleet(connection, { owner, fleet: FLEET_ID, gateways: [gateway.address], leaves })
     const fleetFile = join(dir, `${label}-fleet.json`)
     const fleetJson: FleetFileInput = {
       version: 1,
       fleet: FLEET_ID,
       name: `claims ${label}`,
       chain: { rpcUrl: url, chainId: connection.chain.id, confirmations: 1 },
-      contracts: { registry: contracts.registry, ledger: contracts.ledger, rewards: contracts.rewards, deployedAt: contracts.deployedAt.toString() },
+      contracts: { registry: contracts.registry, ledger: contracts.ledger, rewards: contracts.rewards, leaves: contracts.leaves, deployedAt: contracts.deployedAt.toString() },
       owner: owner.address,
       gateways: [{ address: gateway.address, multiaddrs: [] }],
       domain: { name: EIP712_DOMAIN_NAME, version: EIP712_DOMAIN_VERSION, chainId: connection.chain.id, verifyingContract: contracts.registry },
@@ -348,5 +350,63 @@ export async function cliChainSuite(t: Tap, name: BackendName): Promise<void> {
       details: { errorName: 'InvalidProof', args: ['3', d2] },
     })
     t.equal(await nonce(payer), payerNonce, 'the refused claim was never sent')
+  })
+
+  await t.test('a cumulative fleet: one claim pays the total to date; the audit rebuilds the totals and flags a lowered one', async (t) => {
+    const fleet = await deploy('cumulative', 'cumulative')
+    t.equal(fleet.contracts.ledger, fleet.contracts.registry)
+    const fetchRecord = async (h: Hex) => readFile(join(blobs, h.toLowerCase())).catch(() => undefined)
+    await settleRound(connection, {
+      gateway,
+      ledger: fleet.contracts.ledger,
+      journal: new MemorySettlementJournal(),
+      settlement: { fleet: FLEET_ID, round: 0n, parentModel: ZERO, newModel: records[0]?.parentModel ?? ZERO, contributionsRoot: keccak256(toHex('genesis')), rewardTotal: 0n, recordHash: contentId(genesis) },
+    })
+    // What a gateway settles: the root of every device's total after the round (gateway code).
+    for (const [i, r] of rounds.entries()) {
+      const record = records[i] as RoundRecord
+      const { root } = await cumulativeRoot(client, { ledger: fleet.contracts.ledger, fromBlock: fleet.contracts.deployedAt, fetchRecord, record })
+      await settle(fleet.contracts, record, r.recordHash, { contributionsRoot: root })
+    }
+    // A gateway that lacks an earlier round's record cannot rebuild the totals: it settles nothing.
+    const lacking = (h: Hex) => (h.toLowerCase() === rounds[0]?.recordHash.toLowerCase() ? Promise.resolve(undefined) : fetchRecord(h))
+    await t.rejects(cumulativeRoot(client, { ledger: fleet.contracts.ledger, fromBlock: fleet.contracts.deployedAt, fetchRecord: lacking, record: decodeRoundRecord((rounds[1] as FinishedRound).recordBytes) }), {
+      code: 'CW_CUMULATIVE_TOTALS',
+      details: { round: '2', problem: /record of round 1/ },
+    })
+    const total = (d: Address, through: number) => records.slice(0, through).reduce((sum, r) => sum + rewardOf(r, d), 0n)
+    const claimed = await cw('rewards', 'claim', '--config', fleet.bundleFile, '--records', blobs, '--json')
+    t.equal(claimed.code, 0, claimed.stderr)
+    const paid = JSON.parse(claimed.stdout) as { amount: string; round: string; cumulativeAmount: string; tx: Hex; gasUsed: string; skipped: { round: string; reason: string }[] }
+    t.match(paid, { leaves: 'cumulative', amount: total(d0, 2).toString(), round: '2', cumulativeAmount: total(d0, 2).toString(), alreadyClaimed: '0' })
+    t.same(paid.skipped, [{ round: '0', reason: 'not-a-round-record' }])
+    t.equal(await client.readContract({ address: fleet.contracts.ledger, abi: rewardLedgerAbi, functionName: 'balanceOf', args: [d0] }), total(d0, 2), 'two rounds in one claim')
+    const again = await cw('rewards', 'claim', '--config', fleet.bundleFile, '--records', blobs, '--json')
+    t.equal(again.code, 0)
+    t.match(JSON.parse(again.stdout), { amount: '0', tx: null, message: /nothing to claim/ })
+
+    const honestAudit = await cw('audit', 'round', '2', '--fleet', fleet.fleetFile, '--blobs', blobs, '--json')
+    t.equal(honestAudit.code, 0, honestAudit.stdout)
+    const items = (JSON.parse(honestAudit.stdout) as AuditJson).items.map((i) => i.item)
+    t.ok(items.includes('chain: cumulative rewards root'), 'the cumulative root is checked')
+    t.notOk(items.includes('chain: contributions root'), "the record's own contributions root is not what this fleet settles")
+
+    // Round 3 is settled with device 1's total lowered by its gateway: the ledger takes any root,
+    // the audit rebuilds the totals from the records and names this one.
+    const r3 = await finishedRound(3n)
+    for (const bytes of r3.blobs.values()) await putBlob(bytes)
+    const record3 = decodeRoundRecord(r3.recordBytes)
+    const honest3 = await cumulativeRoot(client, { ledger: fleet.contracts.ledger, fromBlock: fleet.contracts.deployedAt, fetchRecord, record: record3 })
+    const lowered = buildCumulativeTree(honest3.totals.map((l) => (l.device.toLowerCase() === d1.toLowerCase() ? { ...l, cumulativeAmount: 1n } : l)))
+    await settle(fleet.contracts, record3, r3.recordHash, { contributionsRoot: lowered.root })
+    const audit = await cw('audit', 'round', '3', '--fleet', fleet.fleetFile, '--blobs', blobs, '--json')
+    t.equal(audit.code, 1, 'exit 1: a mismatch')
+    const failed = (JSON.parse(audit.stdout) as AuditJson).items.filter((i) => !i.ok)
+    t.same(failed.map((i) => i.item), ['chain: cumulative rewards root'])
+    t.match(failed[0]?.detail, /settled other cumulative totals/)
+    // A claim proves against the last honest root instead, and pays device 1 all it earned to it.
+    const dry = await cw('rewards', 'claim', '--device', d1, '--fleet', fleet.fleetFile, '--records', blobs, '--dry-run', '--json')
+    t.equal(dry.code, 0, dry.stderr)
+    t.match(JSON.parse(dry.stdout), { round: '2', amount: total(d1, 2).toString(), skipped: [{ round: '0' }, { round: '3', reason: 'root-mismatch' }] })
   })
 }

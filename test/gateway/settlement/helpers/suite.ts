@@ -67,7 +67,7 @@ export async function settlementSuite(t: Tap, name: BackendName): Promise<void> 
   t.teardown(() => backend.stop())
   const { connection, owner, gateway, stranger } = backend
   const client = connection.publicClient
-  const fleet: FleetContracts = await deployFleet(connection, { owner, fleet: FLEET, gateways: [gateway.address], claimExpirySeconds: CLAIM_EXPIRY })
+  const fleet: FleetContracts = await deployFleet(connection, { owner, fleet: FLEET, gateways: [gateway.address], claimExpirySeconds: CLAIM_EXPIRY, leaves: 'per-round' })
 
   t.test('deployment binds the contracts together', async (t) => {
     t.equal(await client.readContract({ address: fleet.registry, abi: fleetRegistryAbi, functionName: 'owner' }), owner.address)
