@@ -2,7 +2,7 @@
 // SIGINT and logs JSON lines (pino) on stdout; `status` reads the summary the agent rewrites in
 // `<dataDir>/status.json` (the data directory named by device.json's `agent` section).
 // This is the implementation, loaded when the command runs; cli/commands/agent.ts defines its options.
-import { pino, type Level } from 'pino'
+import type { Level } from 'pino'
 import { LOG_LEVELS } from '../../edge-agent/daemon/constants.js'
 import { readAgentBundle } from '../../edge-agent/daemon/agent-bundle.js'
 import { readAgentStatus } from '../../edge-agent/daemon/agent-status.js'
@@ -45,6 +45,8 @@ function printStatus(s: AgentStatus, running: boolean, ageMs: number): void {
 export async function agentStartCommand(options: StartOptions): Promise<void> {
   if (options.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(options.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`)
   const bundle = await readAgentBundle(options.config)
+  // pino loads for the daemon only; `cw agent status` does without it.
+  const { pino } = await import('pino')
   const logger = pino({ level: (options.logLevel ?? bundle.config.logLevel) as Level | 'silent', base: { pid: process.pid } })
   const stop = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'))

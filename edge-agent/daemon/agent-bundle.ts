@@ -2,7 +2,7 @@
 // validated before anything opens, with every relative path made absolute against the directory
 // of device.json, so that the daemon means the same whatever directory it is started from.
 import { dirname, isAbsolute, resolve } from 'node:path'
-import { ConfigError } from '../../protocols/index.js'
+import { ConfigError } from '../../protocols/errors.js'
 // The bundle's files only: `cw agent status` reads them without loading sensors, keys or ONNX Runtime.
 import { parseDeviceBundle, readJsonConfig, type DeviceBundle } from '../../hardware/bundle/index.js'
 import type { KeyStoreConfig } from '../../hardware/keys/key-store-config.js'

@@ -2,7 +2,7 @@
 // `cw agent status` and for supervisors. The file is rewritten atomically, so a reader sees a
 // whole one; whether the agent still runs is told from its pid and the file's age.
 import { readFile } from 'node:fs/promises'
-import { ConfigError } from '../../protocols/index.js'
+import { ConfigError } from '../../protocols/errors.js'
 import { AgentStatusMissingError } from '../errors.js'
 import type { AgentStatus } from './agent-daemon.js'
 

@@ -2,7 +2,10 @@
 // default from constants.ts. Validated once, at start; a failure is a ConfigError naming the file
 // and the field (`agent.training.epochs`). The schema is exported for the generated reference.
 import { z } from 'zod'
-import { inputScalingSchema, multiaddrTextSchema, parseConfig, UPDATE_ENCODINGS } from '../../protocols/index.js'
+import { inputScalingSchema } from '../../protocols/model/input-scaling.js'
+import { multiaddrTextSchema } from '../../protocols/config/fleet-file.js'
+import { parseConfig } from '../../protocols/config/parse-config.js'
+import { UPDATE_ENCODINGS } from '../../protocols/tensors/update-encodings.js'
 import {
   DEFAULT_ATTESTATIONS_PER_MINUTE,
   DEFAULT_DATA_DIR,

@@ -2,7 +2,8 @@
 // ConfigErrors naming the file and the field; writes are atomic (readers see the old file or the
 // whole new one) and never hold a secret, so they are written 0644.
 import { readFile } from 'node:fs/promises'
-import { ConfigError, parseJsonText } from '../../protocols/index.js'
+import { ConfigError } from '../../protocols/errors.js'
+import { parseJsonText } from '../../protocols/config/parse-config.js'
 import { writeFileAtomic } from '../keys/file/atomic-write.js'
 
 /** The largest configuration file read: far above any real one. */

@@ -3,19 +3,17 @@
 // reference, never the key), where its libp2p transport key lives, the bootstrap multiaddrs and
 // its sensors. Written by `cw device enroll`, read by `cw agent start`. It holds no secret.
 // The `agent` section (the daemon's own settings) is validated by the agent.
-import { bytesToHex, getAddress, hexToBytes, isHex, type Address, type Hex } from 'viem'
+import type { Address, Hex } from 'viem'
+// Value imports from viem/utils and single protocols/ modules, not the barrels: `cw agent status`
+// reads this file and should not load the chain client to do it.
+import { bytesToHex, getAddress, hexToBytes, isHex } from 'viem/utils'
 import { z } from 'zod'
-import {
-  addressSchema,
-  ConfigError,
-  decodeSigned,
-  encodeSigned,
-  fleetFileSchema,
-  multiaddrTextSchema,
-  parseConfig,
-  type FleetFile,
-  type Signed,
-} from '../../protocols/index.js'
+import { addressSchema } from '../../protocols/eip712/schemas.js'
+import { ConfigError } from '../../protocols/errors.js'
+import { decodeSigned, encodeSigned } from '../../protocols/wire/codec.js'
+import { fleetFileSchema, multiaddrTextSchema, type FleetFile } from '../../protocols/config/fleet-file.js'
+import { parseConfig } from '../../protocols/config/parse-config.js'
+import type { Signed } from '../../protocols/eip712/schemas.js'
 import { hardwareProfileSchema } from '../accelerators/hardware-profile.js'
 import { keyStoreConfigSchema } from '../keys/key-store-config.js'
 import { readJsonConfig, writeJsonConfig } from './config-file.js'

@@ -1,5 +1,5 @@
 // Reading and writing fleet.json (schema in protocols/config/fleet-file.ts).
-import { parseFleetFile, type FleetFile, type FleetFileInput } from '../../protocols/index.js'
+import { parseFleetFile, type FleetFile, type FleetFileInput } from '../../protocols/config/fleet-file.js'
 import { readJsonConfig, writeJsonConfig } from './config-file.js'
 
 export async function readFleetFile(file: string): Promise<FleetFile> {

@@ -2,7 +2,7 @@
 // in the configuration. Never a command-line argument, which any user can read in the process
 // list. The secret itself is never logged and never put into an error.
 import { open } from 'node:fs/promises'
-import { pino, type Logger } from 'pino'
+import type { Logger } from 'pino'
 import { z } from 'zod'
 import { SECRET_FILE_MAX_BYTES } from '../constants.js'
 import { SecretUnavailableError } from '../errors.js'
@@ -33,7 +33,6 @@ const stripLineBreak = (text: string): string => text.replace(/\r?\n$/, '')
 
 export async function readSecret(parameters: ReadSecretParameters): Promise<ReadSecretReturnType> {
   const { source, secret, env = process.env, signal } = parameters
-  const logger = parameters.logger ?? pino({ level: 'silent' })
   signal?.throwIfAborted()
   if ('env' in source) {
     const value = env[source.env]
@@ -54,7 +53,7 @@ export async function readSecret(parameters: ReadSecretParameters): Promise<Read
       throw new SecretUnavailableError(secret, 'file', source.file, `larger than ${SECRET_FILE_MAX_BYTES} bytes`)
     // Like ssh with its keys: warn, do not refuse, so that a fleet does not go dark over a chmod.
     if ((stat.mode & 0o077) !== 0)
-      logger.warn({ file: source.file, mode: (stat.mode & 0o777).toString(8) }, `${secret} file is readable by group or others`)
+      parameters.logger?.warn({ file: source.file, mode: (stat.mode & 0o777).toString(8) }, `${secret} file is readable by group or others`)
     const buffer = Buffer.alloc(SECRET_FILE_MAX_BYTES + 1)
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0)
     if (bytesRead > SECRET_FILE_MAX_BYTES)

@@ -1,7 +1,8 @@
 // `fleet.json`: what every party needs to know about a fleet — its id, chain, contracts, owner,
 // gateways and EIP-712 domain. Written by `cw fleet init`, read by gateways, agents (inside
 // their device bundle), `cw rewards` and `cw audit`. It holds no secret.
-import { getAddress, type Address, type Hex } from 'viem'
+import type { Address, Hex } from 'viem'
+import { getAddress } from 'viem/utils'
 import { z } from 'zod'
 import { EIP712_DOMAIN_NAME, EIP712_DOMAIN_VERSION } from '../constants.js'
 import { addressSchema, bytes32Schema } from '../eip712/schemas.js'

@@ -1,6 +1,7 @@
 // Ethereum-style secp256k1 signatures: 65 bytes r || s || v, v = 27 + recovery id (Yellow Paper
 // Appendix F), s in the lower half of the group order (EIP-2).
-import { bytesToHex, hexToBytes, isHex, type Hex } from 'viem'
+import type { Hex } from 'viem'
+import { bytesToHex, hexToBytes, isHex } from 'viem/utils'
 import { SignatureFormatError } from '../errors.js'
 
 /** secp256k1 group order n (SEC 2 v2, §2.4.1). */

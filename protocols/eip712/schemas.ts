@@ -1,7 +1,8 @@
 // zod schemas of the signed structs: the one place that says what a well-formed message is.
 // Both the EIP-712 signer and the wire decoder validate through these.
 import { z } from 'zod'
-import { isAddress, isHex, type Address, type Hex } from 'viem'
+import type { Address, Hex } from 'viem'
+import { isAddress, isHex } from 'viem/utils'
 import {
   MAX_CAPABILITIES,
   MAX_LABEL_LENGTH,

@@ -14,8 +14,8 @@ import { checkTensorName, elementCount, firstNonFinite, namedTensor, sortByName,
 // Float32Array views are read and written as the wire's little-endian bytes.
 if (endianness() !== 'LE') throw new Error('the update codec assumes a little-endian platform')
 
-export const UPDATE_ENCODINGS = ['float32', 'float16', 'int8', 'topk'] as const
-export type UpdateEncoding = (typeof UPDATE_ENCODINGS)[number]
+import { UPDATE_ENCODINGS, type UpdateEncoding } from './update-encodings.js'
+export { UPDATE_ENCODINGS, type UpdateEncoding }
 
 const TO_WIRE: Record<UpdateEncoding, proto.UpdateEncoding> = {
   float32: proto.UpdateEncoding.DENSE_F32,

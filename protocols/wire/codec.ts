@@ -2,7 +2,8 @@
 // Decoding checks the size cap before reading a byte, refuses anything that does not re-encode
 // to the same bytes (unknown, repeated or out-of-order fields, non-minimal varints), then
 // validates every field; each failure is a DecodeError naming the field.
-import { bytesToHex, getAddress, hexToBytes, type Hex } from 'viem'
+import type { Hex } from 'viem'
+import { bytesToHex, getAddress, hexToBytes } from 'viem/utils'
 import { MAX_CAPABILITIES, MAX_MESSAGE_BYTES } from '../constants.js'
 import { BaseError, DecodeError, MessageTooLargeError } from '../errors.js'
 import { parseMessage, type Signed } from '../eip712/schemas.js'

@@ -83,6 +83,10 @@ t.test('a command loads its implementation when it runs, and its errors keep the
   t.equal(missing.code, 1, 'a missing device.json is refused')
   t.match(missing.stderr, /^error CW_CONFIG: .*missing\.json: does not exist/)
   t.ok(missing.loaded.some((u) => u.endsWith('/dist/cli/actions/agent.js')), 'the agent implementation was loaded')
+  // `cw agent status` (goal: ≤ 10× a bare node) reads device.json with zod and viem/utils only:
+  // not viem's barrel (its chain client), pino, libp2p, ONNX Runtime or level.
+  const statusHeavy = /node_modules\/(libp2p|@libp2p|@chainsafe|onnxruntime-node|onnxruntime-web|onnxruntime-common|@nomicfoundation|level|classic-level|pino|serialport|pkcs11js|tsx)\/|node_modules\/viem\/_esm\/index\.js/
+  t.same(missing.loaded.filter((u) => statusHeavy.test(u)), [], 'cw agent status loads no chain client, logger, mesh, ONNX Runtime or database')
   const bad = await cw(['agent', 'start', '--config', 'x.json', '--log-level', 'loud'])
   t.equal(bad.code, 2, 'a bad option value is a usage error')
   t.match(bad.stderr, /--log-level must be one of/)
