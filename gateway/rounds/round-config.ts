@@ -1,7 +1,7 @@
 // A round's settings, validated once at the boundary; errors name the field.
 import { z } from 'zod'
 import { RoundConfigError } from '../errors.js'
-import { DEFAULT_QUORUM, DEFAULT_ROUND_SECONDS, DEFAULT_SELECTION } from './constants.js'
+import { DEFAULT_MIN_UPDATES, DEFAULT_ROUND_SECONDS, DEFAULT_SELECTION } from './constants.js'
 
 export const roundConfigSchema = z.strictObject({
   /** Participant selection: a fraction of the eligible devices, at least `min`, at most `max`. */
@@ -15,16 +15,25 @@ export const roundConfigSchema = z.strictObject({
     .default({ ...DEFAULT_SELECTION }),
   /** Seconds from the announcement to the deadline. */
   durationSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(DEFAULT_ROUND_SECONDS),
-  /** Accepted updates after which the round closes before its deadline. */
-  quorum: z.number().int().min(1).default(DEFAULT_QUORUM),
+  /** Accepted updates after which the round closes before its deadline; absent, it closes early only once every selected device answered. */
+  quorum: z.number().int().min(1).optional(),
+  /** Fewer accepted updates than this at the deadline: the round aggregates nothing, keeps its parent and is not settled (Flower's min_fit_clients). */
+  minUpdates: z.number().int().min(1).default(DEFAULT_MIN_UPDATES),
   strategy: z.strictObject({
     name: z.string().min(1).max(64),
     params: z.record(z.string(), z.number()).default({}),
   }),
 })
+  .refine((c) => c.quorum === undefined || c.quorum >= c.minUpdates, { message: 'quorum must not be below minUpdates (the round would close with too few updates to aggregate)', path: ['quorum'] })
 
 export type RoundConfig = z.infer<typeof roundConfigSchema>
 export type RoundConfigInput = z.input<typeof roundConfigSchema>
+
+/** Accepted updates that close collection before the deadline: the quorum, or every selected device. */
+export const quorumOf = (config: Pick<RoundConfig, 'quorum'>, participants: number): number => config.quorum ?? Math.max(participants, 1)
+
+/** The least number of accepted updates a round aggregates; 1 for rounds stored before the setting existed. */
+export const minUpdatesOf = (config: Partial<Pick<RoundConfig, 'minUpdates'>>): number => config.minUpdates ?? DEFAULT_MIN_UPDATES
 
 export function parseRoundConfig(input: unknown): RoundConfig {
   const result = roundConfigSchema.safeParse(input)
