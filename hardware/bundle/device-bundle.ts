@@ -3,6 +3,7 @@
 // reference, never the key), where its libp2p transport key lives, the bootstrap multiaddrs and
 // its sensors. Written by `cw device enroll`, read by `cw agent start`. It holds no secret.
 // The `agent` section (the daemon's own settings) is validated by the agent.
+import { dirname, isAbsolute, resolve } from 'node:path'
 import { bytesToHex, getAddress, hexToBytes, isHex, type Address, type Hex } from 'viem'
 import { z } from 'zod'
 import {
@@ -17,7 +18,7 @@ import {
   type Signed,
 } from '../../protocols/index.js'
 import { hardwareProfileSchema } from '../accelerators/hardware-profile.js'
-import { keyStoreConfigSchema } from '../keys/key-store-config.js'
+import { keyStoreConfigSchema, mapKeyStorePaths } from '../keys/key-store-config.js'
 import { readJsonConfig, writeJsonConfig } from './config-file.js'
 
 export const DEVICE_BUNDLE_VERSION = 1
@@ -79,8 +80,16 @@ export function certificateHex(certificate: Signed<'DeviceCertificate'>): Hex {
   return bytesToHex(encodeSigned('DeviceCertificate', certificate))
 }
 
+/** Reads device.json; its key store's and transport key's relative paths are made absolute against the file's directory. */
 export async function readDeviceBundle(file: string): Promise<DeviceBundle> {
-  return readJsonConfig(file, parseDeviceBundle)
+  const bundle = await readJsonConfig(file, parseDeviceBundle)
+  return resolveBundlePaths(bundle, dirname(resolve(file)))
+}
+
+/** The bundle with keyStore and transportKeyDir absolute, relative paths taken from `baseDir` (the directory of device.json). */
+export function resolveBundlePaths(bundle: DeviceBundle, baseDir: string): DeviceBundle {
+  const at = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p))
+  return { ...bundle, keyStore: mapKeyStorePaths(bundle.keyStore, at), transportKeyDir: at(bundle.transportKeyDir) }
 }
 
 /** Validates, then writes atomically. */

@@ -13,6 +13,7 @@ export {
 export {
   fileKeyStoreConfigSchema,
   keyStoreConfigSchema,
+  mapKeyStorePaths,
   pkcs11KeyStoreConfigSchema,
   type FileKeyStoreConfig,
   type KeyStoreConfig,
