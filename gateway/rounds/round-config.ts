@@ -16,9 +16,9 @@ export const roundConfigSchema = z.strictObject({
   /** Seconds from the announcement to the deadline. */
   durationSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(DEFAULT_ROUND_SECONDS),
   /** Accepted updates after which the round closes before its deadline; absent, it closes early only once every selected device answered. */
-  quorum: z.number().int().min(1).optional(),
+  quorum: z.number().int().min(1).optional().describe('accepted updates after which collection closes before the deadline; absent, the round waits until every selected device answered or the deadline passed'),
   /** Fewer accepted updates than this at the deadline: the round aggregates nothing, keeps its parent and is not settled (Flower's min_fit_clients). */
-  minUpdates: z.number().int().min(1).default(DEFAULT_MIN_UPDATES),
+  minUpdates: z.number().int().min(1).default(DEFAULT_MIN_UPDATES).describe("fewest accepted updates a round aggregates (Flower's min_fit_clients): with fewer at the deadline it keeps its parent model and is not settled; quorum must not be below it"),
   strategy: z.strictObject({
     name: z.string().min(1).max(64),
     params: z.record(z.string(), z.number()).default({}),
