@@ -158,6 +158,7 @@ async function open(agent: AgentBundle, logger: Logger, closers: (() => Promise<
   const pipeline = new SensorPipeline({
     sensors: bundle.sensors,
     baseDir: agent.baseDir,
+    file,
     labelChannel: config.labelChannel,
     windowSize: config.windowSize,
     ...(config.windowHop === undefined ? {} : { windowHop: config.windowHop }),
