@@ -34,15 +34,15 @@ export const deviceBundleSchema = z.strictObject({
   peerId: z.string().min(1).max(128),
   serial: z.string().min(1).max(128),
   /** The owner-signed certificate, wire-encoded (protocols/wire) as 0x-hex. */
-  certificate: certificateHexSchema,
+  certificate: certificateHexSchema.describe('the owner-signed DeviceCertificate, wire-encoded, as 0x-hex'),
   /** Where the device key lives, and its label there. */
   keyStore: keyStoreConfigSchema,
   keyLabel: z.string().min(1).max(64),
   /** The directory of the libp2p transport key file (hardware/keys/transport-key.ts). */
-  transportKeyDir: z.string().min(1),
-  bootstrap: z.array(multiaddrTextSchema).max(MAX_BOOTSTRAP).default([]),
+  transportKeyDir: z.string().min(1).describe('directory of the libp2p transport key; relative to device.json'),
+  bootstrap: z.array(multiaddrTextSchema).max(MAX_BOOTSTRAP).default([]).describe("multiaddrs dialled at start besides the fleet's gateways; each must end in /p2p/<peer id> (others are logged as skipped)"),
   /** Sensor configurations (hardware/sensors), each validated by its driver when opened. */
-  sensors: z.array(z.looseObject({ driver: z.string(), id: z.string() })).max(MAX_SENSORS).default([]),
+  sensors: z.array(z.looseObject({ driver: z.string(), id: z.string() })).max(MAX_SENSORS).default([]).describe('sensor configurations, each validated by its driver: see the Sensor sections below'),
   hardware: hardwareProfileSchema.optional(),
   /** The agent daemon's settings (edge-agent validates them). */
   agent: z.record(z.string(), z.unknown()).optional(),
