@@ -148,7 +148,7 @@ try {
   registry.register(...subs.map((s) => s.device))
   await store.open({
     round: '1',
-    config: { selection: { fraction: 1, min: 1, max: 10_000 }, durationSeconds: 60, quorum: UPDATES, strategy: { name: 'fedavg', params: {} } },
+    config: { selection: { fraction: 1, min: 1, max: 10_000 }, durationSeconds: 60, quorum: UPDATES, minUpdates: 1, strategy: { name: 'fedavg', params: {} } },
     baseModel,
     announcedAt: NOW,
     deadline: NOW + 60,

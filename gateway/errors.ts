@@ -139,3 +139,12 @@ export class GatewayNotRunningError extends BaseError {
     super(`no gateway is running for ${dataDir}: ${problem}`, { ...options, details: { dataDir, ...options.details } })
   }
 }
+
+/** `cw gateway init` cannot prepare the gateway as asked (its key is missing and --generate-key was not given). */
+export class GatewayInitError extends BaseError {
+  static override readonly code = 'CW_GATEWAY_INIT'
+  override name = 'GatewayInitError'
+  constructor(file: string, problem: string, options: BaseErrorOptions = {}) {
+    super(`${file}: ${problem}`, { ...options, details: { file, ...options.details } })
+  }
+}

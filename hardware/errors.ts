@@ -162,7 +162,7 @@ export class SensorConfigError extends BaseError {
   constructor(driver: string, field: string, problem: string, options: BaseErrorOptions = {}) {
     super(`${driver} sensor config: ${field === '' ? '(root)' : field}: ${problem}`, {
       ...options,
-      details: { driver, field, ...options.details },
+      details: { driver, field, problem, ...options.details },
     })
   }
 }

@@ -68,15 +68,20 @@ const normaliseGateways = (gateways: CreateFleetParameters['gateways'] = []): { 
     const address = getAddress(entry.address)
     if (seen.has(address)) throw new FleetSetupError(`gateways.${i}.address`, `${address} is named twice`)
     seen.add(address)
-    for (const [j, m] of entry.multiaddrs.entries())
-      if (!multiaddrTextSchema.safeParse(m).success) throw new FleetSetupError(`gateways.${i}.multiaddrs.${j}`, `${JSON.stringify(m)} is not a multiaddr`)
-      else if (!/\/p2p\/[^/]+/.test(m))
-        throw new FleetSetupError(
-          `gateways.${i}.multiaddrs.${j}`,
-          `${JSON.stringify(m)} has no /p2p/<peer id>, and agents dial only addresses that name the peer: append the gateway's peer id (${m}/p2p/<peer id>)`,
-        )
+    checkGatewayMultiaddrs(entry.multiaddrs, `gateways.${i}.multiaddrs`)
     return { address, multiaddrs: entry.multiaddrs }
   })
+}
+
+/** Each multiaddr parses and names the gateway's peer (`/p2p/<peer id>`): agents dial no other (`cw gateway init` prints them). */
+export function checkGatewayMultiaddrs(multiaddrs: readonly string[], field: string): void {
+  for (const [j, m] of multiaddrs.entries())
+    if (!multiaddrTextSchema.safeParse(m).success) throw new FleetSetupError(`${field}.${j}`, `${JSON.stringify(m)} is not a multiaddr`)
+    else if (!/\/p2p\/[^/]+/.test(m))
+      throw new FleetSetupError(
+        `${field}.${j}`,
+        `${JSON.stringify(m)} has no /p2p/<peer id>, and agents dial only addresses that name the peer: append the gateway's peer id (${m}/p2p/<peer id>; cw gateway init prints it)`,
+      )
 }
 
 const randomFleetId = (): Hex => bytesToHex(crypto.getRandomValues(new Uint8Array(32)))

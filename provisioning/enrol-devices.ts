@@ -43,6 +43,7 @@ import {
 import { CertificateExpiredError, DeviceConflictError, RotationError } from './errors.js'
 import type { DeviceRecord, JournalEntry, ProvisioningJournal } from './journal.js'
 import { openOwnerSession, unixNow, type OwnerKeyParameters, type ProvisioningOptions } from './owner-session.js'
+import { bundleKeyStorePaths, relativeToBundle } from './key-stores.js'
 
 /** A sensor configuration as a bundle holds it; its driver validates the rest when it opens it. */
 export type SensorSettings = { driver: string; id: string } & Record<string, unknown>
@@ -391,9 +392,10 @@ async function enrolWithSession(
       peerId: r.peerId,
       serial: r.serial,
       certificate: record.certificate,
-      keyStore: p.checked.location.keyStore,
+      // Paths inside the bundle's directory are written relative to it (the agent resolves them from there).
+      keyStore: bundleKeyStorePaths(p.checked.location.keyStore, dirname(resolve(p.bundle))),
       keyLabel: p.checked.location.keyLabel,
-      transportKeyDir: p.checked.location.transportKeyDir,
+      transportKeyDir: relativeToBundle(p.checked.location.transportKeyDir, dirname(resolve(p.bundle))),
       bootstrap: p.bootstrap,
       sensors: [...(p.input.sensors ?? [])],
       hardware: p.checked.hardware,

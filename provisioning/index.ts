@@ -4,7 +4,8 @@ export * from './constants.js'
 export * from './errors.js'
 export type { ProvisioningPhase, ProvisioningProgress, ProgressListener } from './progress.js'
 export type { OwnerKeyParameters, ProvisioningOptions } from './owner-session.js'
-export { createFleet, type CreateFleetParameters, type CreateFleetReturnType, type FleetGatewayParameters } from './create-fleet.js'
+export { checkGatewayMultiaddrs, createFleet, type CreateFleetParameters, type CreateFleetReturnType, type FleetGatewayParameters } from './create-fleet.js'
+export { setFleetGateway, type SetFleetGatewayParameters, type SetFleetGatewayReturnType } from './set-gateway.js'
 export {
   createEnrolmentRequest,
   type CreateEnrolmentRequestParameters,

@@ -3,13 +3,14 @@
 // key store that is not there, in any of the ways it can be missing, is one typed error
 // (KeyStoreMissingError) raised before anything is written.
 import { stat } from 'node:fs/promises'
-import { dirname, isAbsolute, resolve } from 'node:path'
+import { dirname, isAbsolute, relative, resolve } from 'node:path'
 import type { Logger } from 'pino'
 import type { LocalAccount } from 'viem'
 import { parseConfig } from '../protocols/index.js'
 import {
   KeyNotFoundError,
   keyStoreConfigSchema,
+  mapKeyStorePaths,
   openKeyStore,
   Pkcs11LoadError,
   readJsonConfig,
@@ -30,6 +31,22 @@ export function resolveKeyStorePaths(config: KeyStoreConfig, base: string): KeyS
   // A bare module name (`libsofthsm2.so`) is looked up by the dynamic linker; a path is resolved.
   const module = config.module.includes('/') ? at(config.module) : config.module
   return { ...config, module, pin: 'file' in config.pin ? { file: at(config.pin.file) } : { ...config.pin } }
+}
+
+/**
+ * The paths of a key-store configuration (and the transport key directory) as a bundle at `bundleDir`
+ * writes them: an absolute path inside the bundle's directory becomes relative to it, so that the
+ * directory can be moved or copied whole; one outside stays absolute, since a relative path there
+ * would break the day the bundle is copied to the board.
+ */
+export function relativeToBundle(path: string, bundleDir: string): string {
+  if (!isAbsolute(path)) return path
+  const rel = relative(bundleDir, path)
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel
+}
+
+export function bundleKeyStorePaths(config: KeyStoreConfig, bundleDir: string): KeyStoreConfig {
+  return mapKeyStorePaths(config, (p) => relativeToBundle(p, bundleDir))
 }
 
 /** Reads a key-store configuration file (JSON); paths in it are relative to its directory. */

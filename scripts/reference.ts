@@ -4,7 +4,7 @@
 import type { Command, Option } from 'commander'
 import { z } from 'zod'
 import { fleetFileSchema } from '../protocols/index.js'
-import { deviceBundleSchema, keyStoreConfigSchema } from '../hardware/index.js'
+import { deviceBundleSchema, firmataConfigSchema, keyStoreConfigSchema, replayConfigSchema, serialLineConfigSchema, syntheticConfigSchema } from '../hardware/index.js'
 import { gatewayConfigSchema } from '../gateway/daemon/index.js'
 import { agentConfigSchema } from '../edge-agent/daemon/config.js'
 
@@ -77,13 +77,13 @@ function bare(s: JsonSchema): JsonSchema {
 }
 
 /** One row per field, depth first; the fields of each alternative of a union are listed under it. */
-function rows(s: JsonSchema, path: string, required: boolean, out: Row[]): void {
+function rows(s: JsonSchema, path: string, required: boolean | string, out: Row[]): void {
   if (path !== '') {
     const extra = constraints(s)
     out.push({
       field: `\`${path}\``,
       type: typeOf(s),
-      required: s.default !== undefined ? `default ${literal(s.default)}` : required ? 'required' : 'optional',
+      required: s.default !== undefined ? `default ${literal(s.default)}` : typeof required === 'string' ? required : required ? 'required' : 'optional',
       description: [s.description, extra.length === 0 ? undefined : `(${extra.join(', ')})`].filter((x) => x !== undefined).join(' '),
     })
   }
@@ -96,7 +96,13 @@ function rows(s: JsonSchema, path: string, required: boolean, out: Row[]): void 
     if (alternative.properties === undefined) continue
     const tag = Object.entries(alternative.properties).find(([, p]) => p.const !== undefined)
     const where = tag === undefined ? path : `${path}{${tag[0]}=${String(tag[1].const)}}`
-    rows(bare(alternative), where, true, out)
+    if (tag !== undefined) {
+      rows(bare(alternative), where, true, out)
+      continue
+    }
+    // Without a tag, the alternatives are exclusive shapes (a password from `env` or from `file`): exactly one is given.
+    const choices = (s.oneOf ?? s.anyOf ?? []).flatMap((a) => Object.keys(a.properties ?? {}))
+    for (const [key, child] of Object.entries(alternative.properties)) rows(child, `${path}.${key}`, `one of ${choices.map((c) => `\`${c}\``).join(', ')}`, out)
   }
 }
 
@@ -114,39 +120,65 @@ function table(schema: z.ZodType): string {
   return ['| field | type | required / default | description |', '|---|---|---|---|', ...unique.map((r) => `| ${cell(r.field)} | ${cell(r.type)} | ${cell(r.required)} | ${cell(r.description)} |`)].join('\n')
 }
 
-const FILES: readonly { title: string; about: string; schema: z.ZodType }[] = [
+const FILES: readonly { title: string; about: string; schema: z.ZodType; name: string }[] = [
   {
     title: '`fleet.json` — the fleet file',
+    name: 'fleet',
     about: 'Written by `cw fleet init`; read by gateways, agents (inside their bundle), `cw rewards claim` and `cw audit`. It holds no secret. Schema: `protocols/config/fleet-file.ts`.',
     schema: fleetFileSchema,
   },
   {
     title: '`device.json` — the device bundle',
+    name: 'device',
     about: 'Written by `cw device enroll`; read by `cw agent start`. It holds no secret: the device key stays in its key store. Schema: `hardware/bundle/device-bundle.ts`; its `agent` section is described below.',
     schema: deviceBundleSchema,
   },
   {
     title: 'The `agent` section of `device.json`',
+    name: 'agent',
     about: "The agent daemon's own settings, every one optional. Relative paths are taken from the directory of `device.json`. Schema: `edge-agent/daemon/config.ts`.",
     schema: agentConfigSchema,
   },
   {
     title: '`gateway.json` — the gateway daemon',
+    name: 'gateway',
     about: 'Read by `cw gateway start`. Relative paths are taken from the directory of `gateway.json`. Schema: `gateway/daemon/config.ts`.',
     schema: gatewayConfigSchema,
   },
   {
     title: 'Key-store configuration',
+    name: 'key-store',
     about: 'Where a key lives: `file` (Web3 Secret Storage v3 files, the password from a file or an environment variable) or `pkcs11` (a token such as a secure element; the PIN from a file or an environment variable). Secrets are never written in a configuration file or given as a command-line argument. Schema: `hardware/keys/key-store-config.ts`.',
     schema: keyStoreConfigSchema,
   },
+  ...(
+    [
+      ['replay', replayConfigSchema, 'plays a CSV recording (optionally gzipped) at a speed, for tests, demos and replays of field data'],
+      ['synthetic', syntheticConfigSchema, 'generates seeded signals, for trying a fleet without hardware'],
+      ['serial-line', serialLineConfigSchema, 'reads text lines (CSV or key=value, optionally NMEA-style checksummed) from a serial port'],
+      ['firmata', firmataConfigSchema, 'reads analog and digital pins of a Firmata board through johnny-five'],
+    ] as const
+  ).map(([driver, schema, about]) => ({
+    title: `Sensor \`${driver}\` (an entry of \`sensors\` in \`device.json\`)`,
+    name: `sensor-${driver}`,
+    about: `The \`${driver}\` driver ${about}. Validated when the agent starts, before anything opens; an error names the file, the sensor and the field (\`device.json: sensors[1] (uart): format.channels: …\`). Schema: \`hardware/sensors/${driver === 'serial-line' ? 'serial-line' : driver}-sensor.ts\`.`,
+    schema: schema as z.ZodType,
+  })),
 ]
+
+/** JSON Schema files for editors (docs/schemas/<name>.schema.json), from the same schemas as the tables. */
+export function jsonSchemas(): { name: string; text: string }[] {
+  return FILES.map((f) => ({
+    name: `${f.name}.schema.json`,
+    text: `${JSON.stringify({ $id: `https://counterweight.invalid/schemas/${f.name}.schema.json`, title: f.title.replace(/`/g, ''), ...z.toJSONSchema(f.schema, { io: 'input', unrepresentable: 'any' }) }, null, 2)}\n`,
+  }))
+}
 
 export function configurationReference(): string {
   const parts = [
     '# Configuration reference',
     '',
-    'Generated from the zod schemas that validate each file (`npm run docs`; `test/docs/reference.test.ts` fails when this page is out of date). Every file is JSON, validated once when it is read; an error names the file and the field (`error CW_CONFIG: gateway.json: rounds.config.quorum: …`).',
+    'Generated from the zod schemas that validate each file (`npm run docs`; `test/docs/reference.test.ts` fails when this page is out of date); the same schemas are in `docs/schemas/*.schema.json` (JSON Schema 2020-12) for editors (map each file to its schema, e.g. with the `json.schemas` setting of VS Code; the files themselves take no `$schema` key, since unknown keys are refused). Every file is JSON, validated once when it is read; an error names the file and the field (`error CW_CONFIG: gateway.json: rounds.config.quorum: …`).',
   ]
   for (const f of FILES) parts.push('', `## ${f.title}`, '', f.about, '', table(f.schema))
   return `${parts.join('\n')}\n`

@@ -31,6 +31,8 @@ const malformedText = (malformed: Record<string, number> | undefined): string =>
 function printStatus(s: AgentStatus, running: boolean, ageMs: number): void {
   console.log(`agent    ${s.device}  fleet ${s.fleet}`)
   console.log(`state    ${s.state}${running ? '' : ' (not running)'}  pid ${s.pid}  updated ${ago(ageMs)}`)
+  // A status.json written before revocation was reported has no such field.
+  if (s.revoked !== undefined && s.revoked !== null) console.log(`revoked  since round ${s.revoked.round} (a gateway's signed receipt): no more training; inference goes on`)
   console.log(`peer     ${s.peerId}  peers ${s.mesh.peers}  ${s.mesh.gateways === 0 ? 'no gateway announcement seen yet' : `gateways ${s.mesh.gateways} (announcing, connected)`}`)
   console.log(`model    ${s.model ?? '–'}${s.modelRound === null ? '' : `  (settled in round ${s.modelRound})`}`)
   const classes = Object.entries(s.dataset.classes).map(([label, n]) => `${label}:${n}`)

@@ -5,7 +5,7 @@
 import { isHex, type Address, type Hex } from 'viem'
 import { fleetRegistryAbi, listFleetDevices } from '../../protocols/index.js'
 import { connectChain, readFleetFile } from '../../hardware/index.js'
-import { createFleet, readKeyStoreConfig, type FleetGatewayParameters, type ProvisioningProgress } from '../../provisioning/index.js'
+import { createFleet, readKeyStoreConfig, setFleetGateway, type FleetGatewayParameters, type ProvisioningProgress } from '../../provisioning/index.js'
 import { address, integer } from '../arguments.js'
 import { toJson } from '../output.js'
 import { UsageError } from '../usage-error.js'
@@ -49,6 +49,32 @@ export interface InitOptions {
   fleetId?: string
   progress: boolean
   json?: boolean
+}
+
+export interface SetGatewayOptions {
+  multiaddr: string[]
+  fleet: string
+  ownerKey?: string
+  ownerLabel: string
+  bundle: string[]
+  json?: boolean
+}
+
+export async function fleetSetGatewayCommand(gateway: string, o: SetGatewayOptions): Promise<void> {
+  const result = await setFleetGateway({
+    fleetFile: o.fleet,
+    gateway: address('<address>', gateway),
+    multiaddrs: o.multiaddr,
+    bundles: o.bundle,
+    ...(o.ownerKey === undefined ? {} : { owner: { keyStore: await readKeyStoreConfig(o.ownerKey), label: o.ownerLabel } }),
+  })
+  const entry = result.fleet.gateways.find((g) => g.address.toLowerCase() === gateway.toLowerCase())
+  if (o.json === true) console.log(toJson({ gateway: entry, added: result.added, authorised: result.authorised, bundles: result.bundles }))
+  else {
+    console.log(`gateway   ${entry?.address ?? gateway}${result.added ? ' (added)' : ''}${result.authorised ? ' (authorised now)' : ''}`)
+    for (const m of entry?.multiaddrs ?? []) console.log(`dial      ${m}`)
+    console.log(`written   ${o.fleet}${result.bundles.length === 0 ? '' : ` and ${result.bundles.length} bundle${result.bundles.length === 1 ? '' : 's'}`}`)
+  }
 }
 
 export interface ShowOptions {

@@ -3,7 +3,8 @@
 // daemon through `<dataDir>/api.json` and call its loopback HTTP API.
 // This is the implementation, loaded when the command runs; cli/commands/gateway.ts defines its options.
 import { pino, type Level } from 'pino'
-import { callGatewayApi, readGatewayConfig, startGatewayDaemon, type GatewayStatus } from '../../gateway/daemon/index.js'
+import { GatewayNotRunningError } from '../../gateway/errors.js'
+import { callGatewayApi, initGateway, readGatewayConfig, readOfflineGatewayStatus, startGatewayDaemon, type GatewayStatus, type OfflineGatewayStatus, type RoundSummary } from '../../gateway/daemon/index.js'
 import { toJson } from '../output.js'
 import { UsageError } from '../usage-error.js'
 import { LEVELS } from '../commands/gateway.js'
@@ -12,6 +13,13 @@ import { LEVELS } from '../commands/gateway.js'
 export interface StartOptions {
   config: string
   logLevel: string
+}
+
+export interface InitOptions {
+  config: string
+  generateKey?: boolean
+  host?: string
+  json?: boolean
 }
 
 export interface ControlOptions {
@@ -29,10 +37,37 @@ function printStatus(s: GatewayStatus): void {
   const rejected = Object.entries(s.updates.rejected).map(([reason, n]) => `${reason} ${n}`)
   console.log(`updates  ${s.updates.accepted} accepted${rejected.length === 0 ? '' : `, rejected: ${rejected.join(', ')}`}`)
   if (s.lastError !== null) console.log(`error    ${s.lastError} (retrying)`)
-  for (const r of s.rounds)
+  printRounds(s.rounds)
+}
+
+function printRounds(rounds: readonly RoundSummary[]): void {
+  for (const r of rounds)
     console.log(
-      `round ${String(r.round).padStart(3)}  ${r.state.padEnd(11)} ${r.accepted}/${r.participants} updates  accuracy ${percent(r.accuracy).padStart(6)}  ${r.settlement ?? 'not settled'}${r.keptParent === true ? '  kept the parent' : ''}`,
+      `round ${String(r.round).padStart(3)}  ${r.state.padEnd(11)} ${r.accepted}/${r.participants} updates  accuracy ${percent(r.accuracy).padStart(6)}  ${r.settlement ?? 'not settled'}${r.keptParent === true ? '  kept the parent' : ''}${r.settlementTx === null ? '' : `  tx ${r.settlementTx}`}`,
     )
+}
+
+function printOffline(s: OfflineGatewayStatus): void {
+  console.log(`gateway  not running: the view from its data directory ${s.dataDir}`)
+  if (s.peerId !== null) console.log(`peer     ${s.peerId}`)
+  console.log(`state    ${s.state}${s.round === null ? '' : ` (round ${s.round}; a start resumes it)`}`)
+  console.log(`model    ${s.model.hash}  accuracy ${percent(s.model.accuracy)}`)
+  console.log(`genesis  ${s.genesis.model}  accuracy ${percent(s.genesis.accuracy)}`)
+  printRounds(s.rounds)
+}
+
+export async function gatewayInitCommand(options: InitOptions): Promise<void> {
+  const config = await readGatewayConfig(options.config)
+  const result = await initGateway({ config, ...(options.generateKey === true ? { generateKey: true } : {}), ...(options.host === undefined ? {} : { host: options.host }) })
+  if (options.json === true) {
+    console.log(toJson(result))
+    return
+  }
+  console.log(`gateway  ${result.address}${result.generatedKey ? ' (key generated)' : ''}: fund it, it pays for every settlement`)
+  console.log(`peer     ${result.peerId}${result.createdTransportKey ? ' (transport key written)' : ''}`)
+  for (const m of result.multiaddrs) console.log(`dial     ${m}`)
+  for (const s of result.skipped) console.log(`skipped  ${s.listen}: ${s.reason}`)
+  if (result.multiaddrs.length > 0) console.log(`for fleet.json: --gateway ${result.address}=${result.multiaddrs.join(',')}`)
 }
 
 export async function gatewayStartCommand(options: StartOptions): Promise<void> {
@@ -51,8 +86,18 @@ export async function gatewayStartCommand(options: StartOptions): Promise<void> 
 
 export async function gatewayStatusCommand(options: ControlOptions): Promise<void> {
   const config = await readGatewayConfig(options.config)
-  const status = (await callGatewayApi({ dataDir: config.dataDir, method: 'GET', path: '/status' })) as GatewayStatus
-  if (options.json === true) console.log(toJson(status))
+  let status: GatewayStatus
+  try {
+    status = (await callGatewayApi({ dataDir: config.dataDir, method: 'GET', path: '/status' })) as GatewayStatus
+  } catch (err) {
+    if (!(err instanceof GatewayNotRunningError)) throw err
+    // No daemon answers: what its data directory holds (it refuses when no gateway ever ran there).
+    const offline = await readOfflineGatewayStatus(config)
+    if (options.json === true) console.log(toJson(offline))
+    else printOffline(offline)
+    return
+  }
+  if (options.json === true) console.log(toJson({ running: true, ...status }))
   else printStatus(status)
 }
 

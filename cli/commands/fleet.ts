@@ -1,5 +1,6 @@
-// `cw fleet init` and `cw fleet show`: creating a fleet (owner key, contracts, gateways,
-// fleet.json) and showing one, with what the chain says about it. Passwords and PINs are never
+// `cw fleet init`, `cw fleet set-gateway` and `cw fleet show`: creating a fleet (owner key,
+// contracts, gateways, fleet.json), changing a gateway's multiaddrs, and showing a fleet with what
+// the chain says about it. Passwords and PINs are never
 // arguments: the key-store configuration file names the file or environment variable holding them.
 import type { Command } from 'commander'
 import type * as Actions from '../actions/fleet.js'
@@ -27,6 +28,18 @@ export function registerFleet(program: Command): void {
     .option('--no-progress', 'no progress lines on stderr')
     .option('--json', 'print the result as JSON')
     .action(async (...args: Parameters<typeof Actions.fleetInitCommand>) => (await actions()).fleetInitCommand(...args))
+
+  fleet
+    .command('set-gateway')
+    .description("set a gateway's multiaddrs in fleet.json (adding the gateway, and authorising it on chain with --owner-key, when it is new) and in the device bundles named")
+    .argument('<address>', "the gateway's address")
+    .requiredOption('--multiaddr <multiaddr...>', 'where agents dial it, each ending in /p2p/<peer id> (cw gateway init prints them); they replace the old ones')
+    .option('--fleet <file>', 'the fleet file, rewritten in place', 'fleet.json')
+    .option('--owner-key <file>', 'key-store configuration of the owner key: needed when the registry does not authorise the gateway yet')
+    .option('--owner-label <label>', 'label of the owner key in its store', 'owner')
+    .option('--bundle <file...>', 'device bundles (device.json) to rewrite with the new fleet file', [])
+    .option('--json', 'print the result as JSON')
+    .action(async (...args: Parameters<typeof Actions.fleetSetGatewayCommand>) => (await actions()).fleetSetGatewayCommand(...args))
 
   fleet
     .command('show')

@@ -4,8 +4,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { ConfigError } from '../../protocols/errors.js'
 // The bundle's files only: `cw agent status` reads them without loading sensors, keys or ONNX Runtime.
-import { parseDeviceBundle, readJsonConfig, type DeviceBundle } from '../../hardware/bundle/index.js'
-import type { KeyStoreConfig } from '../../hardware/keys/key-store-config.js'
+import { parseDeviceBundle, readJsonConfig, resolveBundlePaths, type DeviceBundle } from '../../hardware/bundle/index.js'
 import { parseAgentConfig, type AgentConfig } from './config.js'
 import { STATUS_FILE } from './constants.js'
 
@@ -22,13 +21,6 @@ export interface AgentBundle {
   statusFile: string
 }
 
-function resolveKeyStore(keyStore: KeyStoreConfig, at: (p: string) => string): KeyStoreConfig {
-  const secret = <S extends { env: string } | { file: string }>(s: S): S => ('file' in s ? { ...s, file: at(s.file) } : s)
-  if (keyStore.kind === 'file') return { ...keyStore, directory: at(keyStore.directory), password: secret(keyStore.password) }
-  // A module named without a directory is left to the dynamic loader's search path.
-  return { ...keyStore, module: keyStore.module.includes('/') ? at(keyStore.module) : keyStore.module, pin: secret(keyStore.pin) }
-}
-
 /** Validates a parsed device.json for the daemon: the bundle, then its `agent` section (errors name `agent.<field>`). */
 export function parseAgentBundle(value: unknown, file = 'device.json'): AgentBundle {
   const parsed = parseDeviceBundle(value, file)
@@ -38,7 +30,7 @@ export function parseAgentBundle(value: unknown, file = 'device.json'): AgentBun
   const absolute = resolve(file)
   const baseDir = dirname(absolute)
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p))
-  const bundle: DeviceBundle = { ...parsed, keyStore: resolveKeyStore(parsed.keyStore, at), transportKeyDir: at(parsed.transportKeyDir) }
+  const bundle: DeviceBundle = resolveBundlePaths(parsed, baseDir)
   const dataDir = at(config.dataDir)
   return { file: absolute, baseDir, bundle, config: { ...config, dataDir }, statusFile: resolve(dataDir, STATUS_FILE) }
 }

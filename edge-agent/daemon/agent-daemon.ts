@@ -100,6 +100,8 @@ export interface AgentStatus {
   outbox: { pending: number; dead: number; bytes: number; maxBytes: number }
   refused: RefusedModel[]
   mesh: { peers: number; gateways: number }
+  /** Non-null once a gateway's signed receipt said the device is revoked: training stopped, inference goes on. */
+  revoked: { round: string; at: number } | null
   sensors: SensorState[]
   /** Unix ms of the process start and of this status. */
   startedAt: number
@@ -156,6 +158,7 @@ async function open(agent: AgentBundle, logger: Logger, closers: (() => Promise<
   const pipeline = new SensorPipeline({
     sensors: bundle.sensors,
     baseDir: agent.baseDir,
+    file,
     labelChannel: config.labelChannel,
     windowSize: config.windowSize,
     ...(config.windowHop === undefined ? {} : { windowHop: config.windowHop }),
@@ -275,6 +278,7 @@ async function open(agent: AgentBundle, logger: Logger, closers: (() => Promise<
       outbox: { pending: outbox.pending().length, dead: deadLetters, bytes: outbox.bytes, maxBytes: outbox.maxBytes },
       refused: [...refused.values()],
       mesh: { peers: mesh.libp2p.getPeers().length, gateways: [...announcers.values()].filter((p) => mesh.libp2p.getConnections(p).length > 0).length },
+      revoked: state.data.revoked,
       sensors: pipeline.states(),
       startedAt,
       updatedAt: Date.now(),
@@ -645,7 +649,7 @@ async function open(agent: AgentBundle, logger: Logger, closers: (() => Promise<
     const { from, announcement } = (evt as CustomEvent<{ from: PeerId; announcement: Signed<'RoundAnnouncement'> }>).detail
     const m = announcement.message
     announcers.set(from.toString(), from)
-    if (stopping.signal.aborted) return
+    if (stopping.signal.aborted || state.data.revoked !== null) return // a revoked device trains no more
     const known = state.round(m.round)
     if (known !== undefined) {
       if (FINAL_ROUND_STATUSES.has(known.status) || known.status === 'fetching' || known.status === 'training') return
@@ -677,6 +681,10 @@ async function open(agent: AgentBundle, logger: Logger, closers: (() => Promise<
     deadLetters++
     log.warn({ round: entry.round, attestationHash: entry.attestationHash, reason: entry.reason }, 'update rejected by the gateway')
     void state.setRound(BigInt(entry.round), 'receipt-rejected', { attestationHash: entry.attestationHash, reason: entry.reason }).then(changed)
+    if (entry.reason === 'revoked' && state.data.revoked === null) {
+      log.warn({ round: entry.round }, 'device revoked (a gateway refused its update as revoked): training stopped; inference goes on')
+      void state.update((data) => void (data.revoked = { round: entry.round, at: Date.now() })).then(changed)
+    }
   }
 
   mesh.addEventListener('announcement', onAnnouncement)

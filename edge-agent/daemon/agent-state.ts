@@ -38,12 +38,14 @@ const stateSchema = z.strictObject({
   cached: z.array(hash).max(MAX_CACHED_MODELS * 4),
   /** Finite sensors (a replay without loop) played to their end: not played again after a restart, so no sample is stored twice. */
   endedSensors: z.array(z.string().min(1).max(128)).max(64).default([]),
+  /** Set by a gateway's signed `revoked` receipt: the device trains no more (it keeps inferring). */
+  revoked: z.strictObject({ round: z.string().regex(/^\d{1,20}$/), at: z.number() }).nullable().default(null),
 })
 
 export type RoundEntry = z.infer<typeof roundEntrySchema> & { baseModel?: Hex; attestationHash?: Hex }
 export type AgentStateData = Omit<z.infer<typeof stateSchema>, 'model' | 'cached' | 'rounds'> & { model: Hex | null; cached: Hex[]; rounds: RoundEntry[] }
 
-const EMPTY: AgentStateData = { version: 1, model: null, modelRound: null, rounds: [], sequence: 0, cached: [], endedSensors: [] }
+const EMPTY: AgentStateData = { version: 1, model: null, modelRound: null, rounds: [], sequence: 0, cached: [], endedSensors: [], revoked: null }
 
 export class AgentState {
   readonly file: string

@@ -4,7 +4,8 @@
 // Reading through `readings()` gives back-pressure: a replay at speed `max` waits for the agent.
 import { isAbsolute, resolve } from 'node:path'
 import type { Logger } from 'pino'
-import { scaleInputs, type InputScaling } from '../../protocols/index.js'
+import { ConfigError, scaleInputs, type InputScaling } from '../../protocols/index.js'
+import { SensorConfigError } from '../../hardware/errors.js'
 import { createSensor, windows, type Sensor, type SensorWindow } from '../../hardware/sensors/index.js'
 import { MAX_LABEL_BYTES } from '../dataset/constants.js'
 import { SENSOR_QUEUE_CAPACITY, SENSOR_RETRY_MAX_MS, SENSOR_RETRY_MS } from './constants.js'
@@ -24,6 +25,8 @@ export interface SensorPipelineParameters {
   sensors: readonly Record<string, unknown>[]
   /** Relative replay files are resolved against this directory (device.json's). */
   baseDir: string
+  /** The file the sensors come from, named in a configuration error (`device.json: sensors[1] (uart): format.channels: …`). */
+  file?: string
   labelChannel: string
   windowSize: number
   windowHop?: number
@@ -97,8 +100,16 @@ export class SensorPipeline {
   constructor(parameters: SensorPipelineParameters) {
     this.#p = parameters
     this.#log = parameters.logger.child({ component: 'agent:sensors' })
-    for (const config of parameters.sensors) {
-      const sensor = createSensor(resolveSensorConfig(config, parameters.baseDir), { logger: parameters.logger })
+    for (const [i, config] of parameters.sensors.entries()) {
+      let sensor: Sensor
+      try {
+        sensor = createSensor(resolveSensorConfig(config, parameters.baseDir), { logger: parameters.logger })
+      } catch (err) {
+        if (!(err instanceof SensorConfigError)) throw err
+        const field = typeof err.details.field === 'string' && err.details.field !== '' ? `${err.details.field}: ` : ''
+        const problem = typeof err.details.problem === 'string' ? err.details.problem : err.message
+        throw new ConfigError(parameters.file ?? 'device.json', `sensors[${i}] (${typeof config.id === 'string' ? config.id : 'no id'})`, `${field}${problem}`, { cause: err })
+      }
       this.#running.push({ sensor, state: { id: sensor.id, driver: sensor.driver, status: 'closed', windows: 0, dropped: 0, errors: 0, malformed: {} }, loop: Promise.resolve() })
     }
   }

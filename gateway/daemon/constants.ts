@@ -8,6 +8,8 @@ export const API_FILE = 'api.json'
 export const DB_DIR = 'db'
 export const PUBLISHED_DIR = 'published'
 export const JOURNAL_DIR = 'settlement-journal'
+/** The sublevel of the daemon's database that keeps each model's validation accuracy. */
+export const SCORES_SUBLEVEL = 'daemon-scores'
 
 /** Defaults of gateway.json. */
 export const DEFAULT_DATA_DIR = 'gateway-data'

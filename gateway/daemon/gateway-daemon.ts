@@ -8,7 +8,7 @@
 //   - rounds on demand (POST /rounds) or on an interval; a collecting round is finished at quorum
 //     or deadline; a restart resumes the round where it stopped (RoundRunner.resume);
 //   - an HTTP API on loopback: status, round start, Prometheus metrics.
-import { mkdir, readFile, rm } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { PrivateKey } from '@libp2p/interface'
 import { Level } from 'level'
@@ -16,13 +16,10 @@ import { pino, type Logger } from 'pino'
 import { getAddress, isAddressEqual, type Address, type Hex } from 'viem'
 import {
   BaseError,
-  buildMlp,
   ConfigError,
   contentId,
   decodeModel,
   decodeSubmission,
-  encodeModel,
-  MAX_MODEL_BYTES,
   readInitializers,
   sortByName,
   strategyFor,
@@ -33,14 +30,16 @@ import { createMeshNode, type MeshLimits, type MeshNode, type UpdateDecision, ty
 import { createEngine, loadTransportKey, openKeyStore, readFleetFile, readJsonConfig, writeJsonConfig, type KeySigner, type KeyStore } from '../../hardware/index.js'
 import { LevelBlobStore } from '../../hardware/storage/index.js'
 import { NoEligibleDevicesError, RoundRunningError, RoundStateError } from '../errors.js'
-import { announcementOf, readValidationCsv, RoundRunner, RoundStore, type RoundMeta, type RoundState } from '../rounds/index.js'
+import { announcementOf, lastSettledModel, minUpdatesOf, readValidationCsv, RoundRunner, RoundStore, type RoundMeta, type RoundState } from '../rounds/index.js'
 import { createValidationEvaluator, type ValidationEvaluator } from '../rounds/validation-evaluator.js'
 import { ChainRegistry, connectChain, FileSettlementJournal, settleRound, signerToAccount, type ChainConnection } from '../settlement/index.js'
 import { verifyHeader, verifySubmission, type TensorSpec, type VerificationContext } from '../verify/index.js'
 import type { ApiFile } from './api-client.js'
 import type { GatewayConfig } from './config.js'
-import { API_FILE, DB_DIR, JOURNAL_DIR, PUBLISHED_DIR, ROUND_RETRY_MAX_MS, ROUND_RETRY_MIN_MS, ROUND_TICK_MS, VALIDATION_MAX_BYTES, VALIDATION_MAX_ROWS } from './constants.js'
+import { API_FILE, DB_DIR, JOURNAL_DIR, PUBLISHED_DIR, ROUND_RETRY_MAX_MS, ROUND_RETRY_MIN_MS, ROUND_TICK_MS, SCORES_SUBLEVEL, VALIDATION_MAX_BYTES, VALIDATION_MAX_ROWS } from './constants.js'
 import { genesisDocument, settleGenesis } from './genesis.js'
+import { loadInitialModel } from './initial-model.js'
+import { roundSummaries } from './round-summaries.js'
 import { startHttpApi, type HttpApi } from './http-api.js'
 import { GatewayMetrics } from './metrics.js'
 import { Publisher } from './publisher.js'
@@ -105,28 +104,6 @@ type Db = ConstructorParameters<typeof RoundStore>[0]
 
 const errorText = (err: unknown): string => (err instanceof BaseError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err))
 
-async function loadInitialModel(config: GatewayConfig): Promise<Uint8Array> {
-  const initial = config.model.initial
-  if (initial.mlp !== undefined) {
-    const { inputs, hidden, outputs, seed } = initial.mlp
-    return encodeModel(buildMlp({ inputs, hidden, classes: outputs, seed }))
-  }
-  const file = initial.file as string
-  let bytes: Uint8Array
-  try {
-    bytes = await readFile(file)
-  } catch (err) {
-    throw new ConfigError(config.file, 'model.initial.file', `${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err })
-  }
-  if (bytes.length > MAX_MODEL_BYTES) throw new ConfigError(config.file, 'model.initial.file', `${file} is larger than ${MAX_MODEL_BYTES} bytes`)
-  try {
-    decodeModel(bytes)
-  } catch (err) {
-    throw new ConfigError(config.file, 'model.initial.file', `${file} is not a model: ${errorText(err)}`, { cause: err })
-  }
-  return bytes
-}
-
 /** Opens everything, settles genesis, starts the mesh node and the API, and resumes the current round. */
 export async function startGatewayDaemon(config: GatewayConfig, options: StartGatewayDaemonOptions = {}): Promise<GatewayDaemon> {
   const logger = options.logger ?? pino({ enabled: false })
@@ -174,7 +151,7 @@ async function open(
   closers.push(() => db.close())
   // Level's own type narrows the key encodings that the stores' abstract-level type spells out in full.
   const store = new RoundStore(db as unknown as Db)
-  const scores = db.sublevel<string, number>('daemon-scores', { valueEncoding: 'json' })
+  const scores = db.sublevel<string, number>(SCORES_SUBLEVEL, { valueEncoding: 'json' })
   const modelBlobs = new LevelBlobStore({ db: db as unknown as Db, name: 'published-models' })
   const recordBlobs = new LevelBlobStore({ db: db as unknown as Db, name: 'published-records' })
   const publisher = new Publisher({ directory: join(config.dataDir, PUBLISHED_DIR), models: modelBlobs, records: recordBlobs })
@@ -360,7 +337,7 @@ async function open(
       if (result === undefined) throw new RoundStateError(BigInt(meta.round), meta.state, 'no aggregation result to settle')
       // The RoundLedger refuses an empty contributions root: a round nobody contributed to changes
       // nothing and pays nobody, so it is not settled.
-      if (meta.accepted === 0) return { status: 'skipped', reason: 'no contributions' }
+      if (meta.accepted < minUpdatesOf(meta.config)) return { status: 'skipped', reason: meta.accepted === 0 ? 'no contributions' : `${meta.accepted} updates, fewer than minUpdates (${minUpdatesOf(meta.config)})` }
       const settled = await settleRound(connection, {
         gateway: account,
         ledger: fleet.contracts.ledger,
@@ -404,9 +381,10 @@ async function open(
     logger,
   })
 
-  // The model the next round trains: the last finished round's.
+  // The last settled model: the last finished round's, or the base of the round a restart finds
+  // under way (its parent was settled before it started), never the initial model after round 1.
   const last = await store.current()
-  if (last?.state === 'done' && last.result !== undefined) currentModel = last.result.newModel
+  currentModel = lastSettledModel(last, initialModel)
 
   const privateKey: PrivateKey = await loadTransportKey({ dir: config.dataDir })
   mesh = await createMeshNode({
@@ -541,28 +519,7 @@ async function open(
   // --- API -----------------------------------------------------------------------------------------
   const status = async (): Promise<GatewayStatus> => {
     const current = await store.current()
-    const rounds: RoundSummary[] = []
-    if (current !== undefined) {
-      for (let n = 1n; n <= BigInt(current.round); n++) {
-        const m = await store.get(n)
-        if (m === undefined) continue
-        const accuracy = m.result === undefined || evaluator === undefined ? undefined : await scores.get(m.result.newModel.toLowerCase())
-        rounds.push({
-          round: Number(m.round),
-          state: m.state,
-          participants: m.participants.length,
-          accepted: m.accepted,
-          baseModel: m.baseModel,
-          newModel: m.result?.newModel ?? null,
-          keptParent: m.result?.keptParent ?? null,
-          accuracy: accuracy ?? null,
-          recordHash: m.result?.recordHash ?? null,
-          settlement: m.settlement?.status ?? null,
-          settlementTx: (m.settlement?.transactionHash as Hex | undefined) ?? null,
-          deadline: m.deadline,
-        })
-      }
-    }
+    const rounds = await roundSummaries(store, current, (model) => (evaluator === undefined ? undefined : scores.get(model.toLowerCase())))
     const running = current !== undefined && current.state !== 'done'
     const modelAccuracy = evaluator === undefined ? null : ((await scores.get(currentModel.toLowerCase())) ?? null)
     return {

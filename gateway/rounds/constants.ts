@@ -12,7 +12,8 @@ export const NEXT_STATE: Readonly<Record<RoundState, RoundState | undefined>> = 
 
 /** Defaults of a round's configuration. */
 export const DEFAULT_ROUND_SECONDS = 300
-export const DEFAULT_QUORUM = 1
+/** Accepted updates a round needs to aggregate; by default a round waits for every selected device until its deadline (no quorum). */
+export const DEFAULT_MIN_UPDATES = 1
 export const DEFAULT_SELECTION = { fraction: 1, min: 1, max: 10_000 } as const
 /** Width of a round number in store keys, so that keys sort in round order (2^64 has 20 digits). */
 export const ROUND_KEY_DIGITS = 20

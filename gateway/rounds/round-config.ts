@@ -1,7 +1,7 @@
 // A round's settings, validated once at the boundary; errors name the field.
 import { z } from 'zod'
 import { RoundConfigError } from '../errors.js'
-import { DEFAULT_QUORUM, DEFAULT_ROUND_SECONDS, DEFAULT_SELECTION } from './constants.js'
+import { DEFAULT_MIN_UPDATES, DEFAULT_ROUND_SECONDS, DEFAULT_SELECTION } from './constants.js'
 
 export const roundConfigSchema = z.strictObject({
   /** Participant selection: a fraction of the eligible devices, at least `min`, at most `max`. */
@@ -11,20 +11,34 @@ export const roundConfigSchema = z.strictObject({
       min: z.number().int().min(1),
       max: z.number().int().min(1).max(100_000),
     })
+    .describe('participant selection: a fraction of the eligible devices, at least min, at most max (protocols/records/selection.ts); the announcement commits to it')
     .refine((s) => s.min <= s.max, { message: 'min must not exceed max', path: ['min'] })
     .default({ ...DEFAULT_SELECTION }),
   /** Seconds from the announcement to the deadline. */
-  durationSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(DEFAULT_ROUND_SECONDS),
-  /** Accepted updates after which the round closes before its deadline. */
-  quorum: z.number().int().min(1).default(DEFAULT_QUORUM),
+  durationSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(DEFAULT_ROUND_SECONDS).describe('seconds from the announcement to the deadline'),
+  /** Accepted updates after which the round closes before its deadline; absent, it closes early only once every selected device answered. */
+  quorum: z.number().int().min(1).optional().describe('accepted updates after which collection closes before the deadline; absent, the round waits until every selected device answered or the deadline passed'),
+  /** Fewer accepted updates than this at the deadline: the round aggregates nothing, keeps its parent and is not settled (Flower's min_fit_clients). */
+  minUpdates: z.number().int().min(1).default(DEFAULT_MIN_UPDATES).describe("fewest accepted updates a round aggregates (Flower's min_fit_clients): with fewer at the deadline it keeps its parent model and is not settled; quorum must not be below it"),
   strategy: z.strictObject({
-    name: z.string().min(1).max(64),
-    params: z.record(z.string(), z.number()).default({}),
+    name: z
+      .string()
+      .min(1)
+      .max(64)
+      .describe('fedavg, fedprox (mu), fedadam / fedyogi / fedadagrad (lr, beta1, beta2, tau), median (weighted), trimmed-mean (trim, weighted), krum; clipped-<name> clips each update to params.maxNorm first'),
+    params: z.record(z.string(), z.number()).default({}).describe("the strategy's numeric parameters, announced with the round"),
   }),
 })
+  .refine((c) => c.quorum === undefined || c.quorum >= c.minUpdates, { message: 'quorum must not be below minUpdates (the round would close with too few updates to aggregate)', path: ['quorum'] })
 
 export type RoundConfig = z.infer<typeof roundConfigSchema>
 export type RoundConfigInput = z.input<typeof roundConfigSchema>
+
+/** Accepted updates that close collection before the deadline: the quorum, or every selected device. */
+export const quorumOf = (config: Pick<RoundConfig, 'quorum'>, participants: number): number => config.quorum ?? Math.max(participants, 1)
+
+/** The least number of accepted updates a round aggregates; 1 for rounds stored before the setting existed. */
+export const minUpdatesOf = (config: Partial<Pick<RoundConfig, 'minUpdates'>>): number => config.minUpdates ?? DEFAULT_MIN_UPDATES
 
 export function parseRoundConfig(input: unknown): RoundConfig {
   const result = roundConfigSchema.safeParse(input)

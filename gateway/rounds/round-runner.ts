@@ -33,7 +33,7 @@ import {
   type Strategy,
 } from '../../protocols/index.js'
 import { EvaluationError, RoundConfigError, RoundStateError } from '../errors.js'
-import { parseRoundConfig, type RoundConfig, type RoundConfigInput } from './round-config.js'
+import { minUpdatesOf, parseRoundConfig, quorumOf, type RoundConfig, type RoundConfigInput } from './round-config.js'
 import { type RoundEvaluation, type RoundMeta, type RoundResult, type RoundStore } from './round-store.js'
 
 export interface RoundRunnerParameters {
@@ -143,13 +143,13 @@ export class RoundRunner {
   async accept(round: bigint, device: Address, attestationHash: Hex, submission: Uint8Array): Promise<{ stored: boolean; quorum: boolean }> {
     const stored = await this.#p.store.putUpdate(round, device, attestationHash, submission)
     const meta = await this.#require(round, 'collecting')
-    return { stored, quorum: meta.accepted >= meta.config.quorum }
+    return { stored, quorum: meta.accepted >= quorumOf(meta.config, meta.participants.length) }
   }
 
-  /** Whether the round should stop collecting: quorum reached or deadline passed. */
+  /** Whether the round should stop collecting: quorum (by default, every selected device) reached, or deadline passed. */
   async due(round: bigint): Promise<boolean> {
     const meta = await this.#require(round, 'collecting')
-    return meta.accepted >= meta.config.quorum || this.#now() >= meta.deadline
+    return meta.accepted >= quorumOf(meta.config, meta.participants.length) || this.#now() >= meta.deadline
   }
 
   /** Stops collecting, aggregates, and settles. */
@@ -214,7 +214,10 @@ export class RoundRunner {
     let nextState: Hex | undefined
     let evaluation: RoundEvaluation | undefined
     const contributions: RecordedContribution[] = []
-    if (meta.accepted > 0) {
+    // Below the minimum nothing is aggregated: the parent is kept and the record lists no contribution.
+    const enough = meta.accepted >= minUpdatesOf(meta.config)
+    if (!enough) this.#log.info({ round: meta.round, accepted: meta.accepted, minUpdates: minUpdatesOf(meta.config) }, 'fewer updates than the minimum: nothing aggregated')
+    if (meta.accepted > 0 && enough) {
       const aggregated = await strategy.aggregate(base, updates(), previousState.tensors)
       const bytes = encodeModel(replaceInitializers(model, aggregated.weights))
       keptParent = false

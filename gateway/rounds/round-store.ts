@@ -165,3 +165,9 @@ export class RoundStore {
     yield* this.#updates.values({ gt: prefix, lt: `${prefix}~` })
   }
 }
+
+/** The model in force given the current round: a finished round's new model, else the base of the round under way, else the initial model. */
+export function lastSettledModel(current: RoundMeta | undefined, initial: Hex): Hex {
+  if (current === undefined) return initial
+  return current.state === 'done' && current.result !== undefined ? current.result.newModel : current.baseModel
+}

@@ -3,6 +3,7 @@
 // reference, never the key), where its libp2p transport key lives, the bootstrap multiaddrs and
 // its sensors. Written by `cw device enroll`, read by `cw agent start`. It holds no secret.
 // The `agent` section (the daemon's own settings) is validated by the agent.
+import { dirname, isAbsolute, resolve } from 'node:path'
 import type { Address, Hex } from 'viem'
 // Value imports from viem/utils and single protocols/ modules, not the barrels: `cw agent status`
 // reads this file and should not load the chain client to do it.
@@ -15,7 +16,7 @@ import { fleetFileSchema, multiaddrTextSchema, type FleetFile } from '../../prot
 import { parseConfig } from '../../protocols/config/parse-config.js'
 import type { Signed } from '../../protocols/eip712/schemas.js'
 import { hardwareProfileSchema } from '../accelerators/hardware-profile.js'
-import { keyStoreConfigSchema } from '../keys/key-store-config.js'
+import { keyStoreConfigSchema, mapKeyStorePaths } from '../keys/key-store-config.js'
 import { readJsonConfig, writeJsonConfig } from './config-file.js'
 
 export const DEVICE_BUNDLE_VERSION = 1
@@ -31,15 +32,15 @@ export const deviceBundleSchema = z.strictObject({
   peerId: z.string().min(1).max(128),
   serial: z.string().min(1).max(128),
   /** The owner-signed certificate, wire-encoded (protocols/wire) as 0x-hex. */
-  certificate: certificateHexSchema,
+  certificate: certificateHexSchema.describe('the owner-signed DeviceCertificate, wire-encoded, as 0x-hex'),
   /** Where the device key lives, and its label there. */
   keyStore: keyStoreConfigSchema,
   keyLabel: z.string().min(1).max(64),
   /** The directory of the libp2p transport key file (hardware/keys/transport-key.ts). */
-  transportKeyDir: z.string().min(1),
-  bootstrap: z.array(multiaddrTextSchema).max(MAX_BOOTSTRAP).default([]),
+  transportKeyDir: z.string().min(1).describe('directory of the libp2p transport key; relative to device.json'),
+  bootstrap: z.array(multiaddrTextSchema).max(MAX_BOOTSTRAP).default([]).describe("multiaddrs dialled at start besides the fleet's gateways; each must end in /p2p/<peer id> (others are logged as skipped)"),
   /** Sensor configurations (hardware/sensors), each validated by its driver when opened. */
-  sensors: z.array(z.looseObject({ driver: z.string(), id: z.string() })).max(MAX_SENSORS).default([]),
+  sensors: z.array(z.looseObject({ driver: z.string(), id: z.string() })).max(MAX_SENSORS).default([]).describe('sensor configurations, each validated by its driver: see the Sensor sections below'),
   hardware: hardwareProfileSchema.optional(),
   /** The agent daemon's settings (edge-agent validates them). */
   agent: z.record(z.string(), z.unknown()).optional(),
@@ -77,8 +78,16 @@ export function certificateHex(certificate: Signed<'DeviceCertificate'>): Hex {
   return bytesToHex(encodeSigned('DeviceCertificate', certificate))
 }
 
+/** Reads device.json; its key store's and transport key's relative paths are made absolute against the file's directory. */
 export async function readDeviceBundle(file: string): Promise<DeviceBundle> {
-  return readJsonConfig(file, parseDeviceBundle)
+  const bundle = await readJsonConfig(file, parseDeviceBundle)
+  return resolveBundlePaths(bundle, dirname(resolve(file)))
+}
+
+/** The bundle with keyStore and transportKeyDir absolute, relative paths taken from `baseDir` (the directory of device.json). */
+export function resolveBundlePaths(bundle: DeviceBundle, baseDir: string): DeviceBundle {
+  const at = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p))
+  return { ...bundle, keyStore: mapKeyStorePaths(bundle.keyStore, at), transportKeyDir: at(bundle.transportKeyDir) }
 }
 
 /** Validates, then writes atomically. */

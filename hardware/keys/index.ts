@@ -13,6 +13,7 @@ export {
 export {
   fileKeyStoreConfigSchema,
   keyStoreConfigSchema,
+  mapKeyStorePaths,
   pkcs11KeyStoreConfigSchema,
   type FileKeyStoreConfig,
   type KeyStoreConfig,
@@ -31,4 +32,4 @@ export {
   type ScryptParameters,
 } from './file/keystore-v3.js'
 export { Pkcs11KeyStore, openPkcs11KeyStore } from './pkcs11/pkcs11-key-store.js'
-export { loadTransportKey, type LoadTransportKeyParameters } from './transport-key.js'
+export { loadTransportKey, readTransportKey, type LoadTransportKeyParameters } from './transport-key.js'

@@ -64,3 +64,10 @@ export function parseKeyStoreConfig<T>(schema: z.ZodType<T>, input: unknown): T 
   const field = ['keyStore', ...(issue?.path ?? []).map(String)].join('.')
   throw new InvalidArgumentError(field, issue?.message ?? 'invalid')
 }
+
+/** The configuration with each of its paths (key directory, password or PIN file, module path) passed through `map`; a bare module name is left to the dynamic linker. */
+export function mapKeyStorePaths(config: KeyStoreConfig, map: (path: string) => string): KeyStoreConfig {
+  const secret = <S extends { env: string } | { file: string }>(s: S): S => ('file' in s ? { ...s, file: map(s.file) } : { ...s })
+  if (config.kind === 'file') return { ...config, directory: map(config.directory), password: secret(config.password) }
+  return { ...config, module: config.module.includes('/') ? map(config.module) : config.module, pin: secret(config.pin) }
+}

@@ -12,22 +12,28 @@ export interface LoadTransportKeyParameters {
   dir: string
 }
 
-/** Reads the transport key from `dir`, creating it (mode 0600, written atomically) if absent. */
-export async function loadTransportKey({ dir }: LoadTransportKeyParameters): Promise<PrivateKey> {
+/** Reads the transport key from `dir`; undefined when there is none (nothing is created). */
+export async function readTransportKey({ dir }: LoadTransportKeyParameters): Promise<PrivateKey | undefined> {
   const file = join(dir, TRANSPORT_KEY_FILE)
-  let bytes: Buffer | undefined
+  let bytes: Buffer
   try {
     bytes = await readFile(file)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new TransportKeyError(file, 'cannot be read', { cause: err })
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new TransportKeyError(file, 'cannot be read', { cause: err })
   }
-  if (bytes !== undefined) {
-    try {
-      return privateKeyFromProtobuf(bytes)
-    } catch (err) {
-      throw new TransportKeyError(file, 'does not hold a libp2p private key', { cause: err })
-    }
+  try {
+    return privateKeyFromProtobuf(bytes)
+  } catch (err) {
+    throw new TransportKeyError(file, 'does not hold a libp2p private key', { cause: err })
   }
+}
+
+/** Reads the transport key from `dir`, creating it (mode 0600, written atomically) if absent. */
+export async function loadTransportKey({ dir }: LoadTransportKeyParameters): Promise<PrivateKey> {
+  const existing = await readTransportKey({ dir })
+  if (existing !== undefined) return existing
+  const file = join(dir, TRANSPORT_KEY_FILE)
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const key = await generateKeyPair('Ed25519')
   const temporary = `${file}.${process.pid}.tmp`

@@ -19,7 +19,7 @@ export const multiaddrTextSchema = z.string().min(2).max(512).regex(/^\/[^\s]+$/
 
 export const fleetChainSchema = z.strictObject({
   /** A JSON-RPC URL; absent: the embedded EVM (one process only). */
-  rpcUrl: z.url({ protocol: /^https?$/ }).optional(),
+  rpcUrl: z.url({ protocol: /^https?$/ }).optional().describe('JSON-RPC URL of the chain; absent: the embedded EVM (one process only)'),
   chainId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
   confirmations: z.number().int().min(1).max(64).default(1),
 })
@@ -27,7 +27,7 @@ export const fleetChainSchema = z.strictObject({
 export const fleetGatewaySchema = z.strictObject({
   address: checksummed,
   /** Where agents dial it: multiaddrs ending in /p2p/<peer id>. */
-  multiaddrs: z.array(multiaddrTextSchema).max(MAX_MULTIADDRS).default([]),
+  multiaddrs: z.array(multiaddrTextSchema).max(MAX_MULTIADDRS).default([]).describe('where agents dial the gateway, each ending in /p2p/<peer id> (cw gateway init prints them)'),
 })
 
 export const fleetFileSchema = z
@@ -48,7 +48,7 @@ export const fleetFileSchema = z
        */
       leaves: z.enum(['cumulative', 'per-round']).default('per-round'),
       /** Decimal block number of the registry's deployment: where event searches start. */
-      deployedAt: z.string().regex(/^\d{1,20}$/, 'expected a decimal block number'),
+      deployedAt: z.string().regex(/^\d{1,20}$/, 'expected a decimal block number').describe("decimal block number of the registry's deployment: where event searches start"),
     }),
     owner: checksummed,
     gateways: z.array(fleetGatewaySchema).max(MAX_GATEWAYS),

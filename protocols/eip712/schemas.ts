@@ -14,12 +14,17 @@ import {
 import { InvalidArgumentError } from '../errors.js'
 import type { MessageKind } from './types.js'
 
-export const addressSchema = z.custom<Address>((v) => typeof v === 'string' && isAddress(v, { strict: false }), {
-  message: 'expected a 20-byte 0x-prefixed hex address',
-})
-export const bytes32Schema = z.custom<Hex>((v) => typeof v === 'string' && isHex(v, { strict: true }) && v.length === 66, {
-  message: 'expected 32 bytes of 0x-prefixed hex',
-})
+// The JSON Schema shapes in `.meta` are what docs/configuration.md and docs/schemas/ show for these custom checks.
+export const addressSchema = z
+  .custom<Address>((v) => typeof v === 'string' && isAddress(v, { strict: false }), {
+    message: 'expected a 20-byte 0x-prefixed hex address',
+  })
+  .meta({ type: 'string', pattern: '^0x[0-9a-fA-F]{40}$', description: 'an Ethereum address (20 bytes, 0x-hex; any letter case, checksummed when written)' })
+export const bytes32Schema = z
+  .custom<Hex>((v) => typeof v === 'string' && isHex(v, { strict: true }) && v.length === 66, {
+    message: 'expected 32 bytes of 0x-prefixed hex',
+  })
+  .meta({ type: 'string', pattern: '^0x[0-9a-fA-F]{64}$', description: '32 bytes of 0x-hex' })
 export const uint64Schema = z.bigint().min(0n).max(MAX_UINT64)
 const label = z.string().max(MAX_LABEL_LENGTH)
 

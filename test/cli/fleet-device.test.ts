@@ -41,7 +41,7 @@ t.test('every command has --help and --json', async (t) => {
   const program = new Command('cw').exitOverride().configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) })
   registerFleet(program)
   registerDevice(program)
-  for (const command of [['fleet', 'init'], ['fleet', 'show'], ['device', 'request'], ['device', 'enroll'], ['device', 'revoke'], ['device', 'rotate-key'], ['device', 'ls']]) {
+  for (const command of [['fleet', 'init'], ['fleet', 'set-gateway'], ['fleet', 'show'], ['device', 'request'], ['device', 'enroll'], ['device', 'revoke'], ['device', 'rotate-key'], ['device', 'ls']]) {
     out = ''
     const err = await program.parseAsync([...command, '--help'], { from: 'user' }).then(() => undefined, (e: unknown) => e)
     t.match(err, { exitCode: 0, code: 'commander.helpDisplayed' }, `${command.join(' ')} --help`)
@@ -85,6 +85,9 @@ t.test('device request on the device side, device enroll on the owner side', asy
   const bundle = JSON.parse(await readFile(join(dir, 'device-0', 'device.json'), 'utf8')) as { device: string; bootstrap: string[] }
   t.equal(bundle.device, devices[0])
   t.same(bundle.bootstrap, [GATEWAY_ADDR], "the fleet's gateway multiaddrs by default")
+  const paths = bundle as unknown as { transportKeyDir: string; keyStore: { directory: string; password: unknown } }
+  t.equal(paths.transportKeyDir, 'transport', 'a path inside the bundle directory is written relative to it')
+  t.equal(paths.keyStore.directory, 'keys', 'the key store too')
 
   const request = JSON.parse(await readFile(join(dir, 'request-1.json'), 'utf8')) as Record<string, unknown>
   await writeFile(join(dir, 'tampered.json'), JSON.stringify({ ...request, serial: 'SN-X' }))
@@ -99,6 +102,31 @@ t.test('device request on the device side, device enroll on the owner side', asy
 
   const usage = await run('device', 'enroll', ...owner)
   t.equal(usage.code, 2, 'neither requests nor --csv: exit 2')
+})
+
+t.test('fleet set-gateway: new multiaddrs for a gateway, a new gateway authorised by the owner', async (t) => {
+  const moved = '/ip4/127.0.0.1/tcp/4002/p2p/12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf'
+  const noPeer = await run('fleet', 'set-gateway', gateway, '--multiaddr', '/ip4/127.0.0.1/tcp/4002', '--fleet', 'fleet.json')
+  t.equal(noPeer.code, 1)
+  t.match(noPeer.stderr, /^error CW_PROVISION_FLEET_SETUP: .*multiaddrs\.0.*no \/p2p\/<peer id>.*cw gateway init/m)
+  const set = await run('fleet', 'set-gateway', gateway, '--multiaddr', moved, '--fleet', 'fleet.json', '--bundle', 'device-0/device.json', '--json')
+  t.equal(set.code, 0, set.stderr)
+  t.match(json(set), { gateway: { address: gateway, multiaddrs: [moved] }, added: false, authorised: false, bundles: ['device-0/device.json'] })
+  const fleet = JSON.parse(await readFile(join(dir, 'fleet.json'), 'utf8')) as { gateways: { address: string; multiaddrs: string[] }[] }
+  t.same(fleet.gateways, [{ address: gateway, multiaddrs: [moved] }], 'fleet.json has the new address')
+  const bundle = JSON.parse(await readFile(join(dir, 'device-0', 'device.json'), 'utf8')) as { fleet: typeof fleet; bootstrap: string[] }
+  t.same(bundle.fleet.gateways, fleet.gateways, "the bundle's fleet file too")
+  t.same(bundle.bootstrap, [], 'and the old multiaddr is gone from its bootstrap list')
+
+  const second = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC'
+  const unauthorised = await run('fleet', 'set-gateway', second, '--multiaddr', moved, '--fleet', 'fleet.json')
+  t.equal(unauthorised.code, 1, 'a gateway the registry does not know needs the owner key')
+  t.match(unauthorised.stderr, /^error CW_PROVISION_FLEET_SETUP: .*not authorised by the registry.*--owner-key/m)
+  const added = await run('fleet', 'set-gateway', second, '--multiaddr', moved, ...owner, '--json')
+  t.equal(added.code, 0, added.stderr)
+  t.match(json(added), { added: true, authorised: true })
+  const show = await run('fleet', 'show', '--json')
+  t.match(json(show), { chain: { gateways: [{ address: gateway, authorised: true }, { address: second, authorised: true }] } })
 })
 
 t.test('device revoke, device rotate-key, device ls', async (t) => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { buildProgram } from '../../cli/program.js'
 import { parseGatewayConfig } from '../../gateway/daemon/index.js'
-import { cliReference, configurationReference } from '../../scripts/reference.js'
+import { cliReference, configurationReference, jsonSchemas } from '../../scripts/reference.js'
 
 const doc = (name: string): Promise<string> => readFile(fileURLToPath(new URL(`../../docs/${name}`, import.meta.url)), 'utf8')
 
@@ -16,6 +16,21 @@ t.test('docs/configuration.md is what the schemas generate', async (t) => {
   for (const field of ['`rounds.config.quorum`', '`rounds.schedule{mode=interval}.intervalSeconds`', '`training.epochs`', '`caps.outboxBytes`', '`keyStore{kind=pkcs11}.pin`', '`contracts.registry`'])
     t.ok(generated.includes(field), `lists ${field}`)
   t.match(generated, /`rounds\.evaluationMargin` \| number \| default `0\.02`/, 'with its type and default')
+  t.match(generated, /`contracts\.registry` \| string \| required \| an Ethereum address/, 'addresses are strings, described')
+  t.match(generated, /`keyStore\{kind=file\}\.password\.env` \| string \| one of `env`, `file`/, 'a password comes from one source, not both')
+  t.match(generated, /`rounds\.config\.minUpdates` \| integer \| default `1` \| fewest accepted updates/, 'minUpdates, with its meaning')
+  t.match(generated, /`rounds\.config\.quorum` \| integer \| optional \| accepted updates after which/, 'quorum, with its meaning')
+  for (const driver of ['replay', 'synthetic', 'serial-line', 'firmata']) t.ok(generated.includes(`## Sensor \`${driver}\``), `the ${driver} sensor's fields`)
+})
+
+t.test('docs/schemas/ holds the JSON Schema of every file, as generated', async (t) => {
+  const schemas = jsonSchemas()
+  t.ok(schemas.length >= 9)
+  for (const s of schemas) {
+    t.equal(await doc(`schemas/${s.name}`), s.text, `${s.name} up to date (run \`npm run docs\`)`)
+    const parsed = JSON.parse(s.text) as { $schema?: string; type?: string }
+    t.match(parsed.$schema, /json-schema\.org/, `${s.name} is a JSON Schema`)
+  }
 })
 
 t.test('docs/cli.md is what the program generates', async (t) => {

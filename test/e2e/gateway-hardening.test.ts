@@ -6,7 +6,8 @@
 // device that claims more samples than allowed is refused `sample-count`, and one that claims the
 // maximum with a useless update is accepted but bounded. Each refusal is counted by reason in
 // `cw gateway status` and `/metrics`; the round completes, settles, pays the honest devices and
-// passes `cw audit round --fleet`, selection included.
+// passes `cw audit round --fleet`, selection included. A restart in the middle of the next round
+// shows, measures and announces the model round 1 settled, not the genesis model.
 import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -42,6 +43,7 @@ import { openKeyStore, writeFleetFile, writeJsonConfig, type FileKeyStoreConfig 
 import { connectChain, deployFleet, registerDevices, serveChain, signerToAccount, startEmbeddedChain } from '../../gateway/settlement/index.js'
 import { readGatewayConfig, startGatewayDaemon, type GatewayDaemon, type GatewayStatus } from '../../gateway/daemon/index.js'
 import { logger, until } from '../protocols/mesh/fleet-fixture.js'
+import { recordingLogger } from '../edge-agent/daemon/agent-fixture.js'
 
 const run = promisify(execFile)
 const CW = ['--import=tsx', join(import.meta.dirname, '../../cli/main.ts')]
@@ -309,4 +311,29 @@ t.test('every refusal is counted the same in cw gateway status and /metrics', as
   }
   for (const [reason, n] of Object.entries(fromCli.updates.rejected)) t.equal(metric(text, reason), n, `${reason}: ${n} both ways`)
   t.equal(fromCli.updates.accepted, 3)
+})
+
+t.test('a restart mid-round shows and announces the last settled model, not the genesis one', async (t) => {
+  const before = await status()
+  const round1 = before.rounds[0]
+  t.equal(round1?.keptParent, false, 'round 1 made a new model')
+  const settledModel = round1?.newModel as Hex
+  t.not(settledModel, before.genesis.model)
+  t.equal(before.model.hash, settledModel)
+  const second = await daemon.startRound()
+  t.equal(second.baseModel, settledModel, 'round 2 trains the settled model')
+  await daemon.stop()
+  const { logger: recorded, lines } = recordingLogger()
+  const restarted = await startGatewayDaemon(await readGatewayConfig(gatewayJson), { logger: recorded })
+  t.teardown(() => restarted.stop())
+  const after = await restarted.status()
+  t.equal(after.state, 'collecting', 'round 2 is resumed')
+  t.same(after.model, before.model, 'the model in force and its accuracy are the settled one, mid-round')
+  const text = await (await fetch(`${restarted.url}/metrics`)).text()
+  const gauge = /^cw_gateway_model_accuracy (\S+)$/m.exec(text)?.[1]
+  t.equal(Number(gauge), before.model.accuracy, '/metrics shows its accuracy')
+  // Announced to whoever is connected (here: nobody may be, which the daemon logs as not announced).
+  const announcing = (l: Record<string, unknown>): boolean => l.msg === 'model availability announced' || l.msg === 'model availability not announced'
+  t.ok(lines.some((l) => announcing(l) && l.model === settledModel), 'and announces it')
+  t.notOk(lines.some((l) => announcing(l) && l.model === before.genesis.model), 'never the genesis model')
 })

@@ -227,7 +227,12 @@ export async function until<T>(check: () => T | undefined | false | Promise<T | 
  * A gateway's mesh node for the fleet of `chain`, not started: it serves `models` and accepts every
  * update with a signed receipt, keeping the verified submissions.
  */
-export async function testGatewayNode(chain: TestChain, models: readonly { hash: Hex; bytes: Uint8Array }[], log: Logger = logger): Promise<{ gateway: MeshNode; submissions: VerifiedSubmission[] }> {
+export async function testGatewayNode(
+  chain: TestChain,
+  models: readonly { hash: Hex; bytes: Uint8Array }[],
+  log: Logger = logger,
+  decide: (submission: VerifiedSubmission) => { accepted: boolean; reason: string } = () => ({ accepted: true, reason: '' }),
+): Promise<{ gateway: MeshNode; submissions: VerifiedSubmission[] }> {
   const store = new MemoryBlobStore()
   for (const m of models) await store.put(m.hash, m.bytes)
   const submissions: VerifiedSubmission[] = []
@@ -245,7 +250,7 @@ export async function testGatewayNode(chain: TestChain, models: readonly { hash:
       signer: chain.gateway,
       handler: async (submission) => {
         submissions.push(submission)
-        return { accepted: true, reason: '' }
+        return decide(submission)
       },
     },
     limits: { inboundConnectionThreshold: 10_000 },

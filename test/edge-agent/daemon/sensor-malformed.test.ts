@@ -44,3 +44,16 @@ t.test('wrongFieldCount and garbage are counted in the sensor state and logged',
   pipeline.states()
   t.ok(entries.filter((e) => e.msg === 'malformed input dropped').length <= before + 1, 'logged when it grows, not on every read')
 })
+
+t.test('a bad sensor configuration names the file, the sensor and the field', async (t) => {
+  const { logger } = captureLogger()
+  const make = (sensors: Record<string, unknown>[]): SensorPipeline =>
+    new SensorPipeline({ sensors, baseDir: '.', file: '/etc/cw/device.json', labelChannel: 'label', windowSize: 4, layout: 'channels-last', inputScaling: IDENTITY_INPUT_SCALING, logger, onSample: () => undefined })
+  const good = { driver: 'serial-line', id: 'uart', path: '/dev/null', rate: 50, format: { kind: 'csv', channels: [{ name: 'x' }, { name: 'label' }] } }
+  t.throws(() => make([good, { ...good, id: 'digits-uart', format: { kind: 'csv', channels: 'x' } }]), {
+    code: 'CW_CONFIG',
+    message: /^\/etc\/cw\/device\.json: sensors\[1\] \(digits-uart\): format\.channels: /,
+    details: { file: '/etc/cw/device.json', field: 'sensors[1] (digits-uart)' },
+  })
+  t.throws(() => make([{ driver: 'no-such', id: 'x' }]), { code: 'CW_CONFIG', message: /device\.json: sensors\[0\] \(x\): driver: must be one of/ })
+})

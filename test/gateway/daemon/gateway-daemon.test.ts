@@ -90,11 +90,37 @@ await writeJsonConfig(gatewayJson, gatewayConfig)
 let daemon: GatewayDaemon | undefined
 t.teardown(() => daemon?.stop())
 
+let initPeerId: string | undefined
+t.test('cw gateway init: the peer id and dial addresses before the first start', async (t) => {
+  const noKey = join(dir, 'gateway-nokey.json')
+  await writeJsonConfig(noKey, { ...gatewayConfig, dataDir: 'nokey-data', keyLabel: 'not-there' })
+  const refused = await cw(['gateway', 'init', '--config', noKey])
+  t.equal(refused.code, 1, 'a missing gateway key is refused')
+  t.match(refused.stderr, /^error CW_GATEWAY_INIT: .*gateway-nokey\.json: .*not-there.*--generate-key/m)
+  t.equal(refused.stderr.trim().split('\n').length, 1, 'in one line')
+  const fixed = join(dir, 'gateway-fixed.json')
+  await writeJsonConfig(fixed, { ...gatewayConfig, dataDir: 'fixed-data', keyLabel: 'second', listen: ['/ip4/0.0.0.0/tcp/14555', '/ip4/127.0.0.1/tcp/14556', '/ip4/127.0.0.1/tcp/0'] })
+  const generated = await cw(['gateway', 'init', '--config', fixed, '--generate-key', '--host', 'gw.example.org', '--json'])
+  t.equal(generated.code, 0, generated.stderr)
+  const g = JSON.parse(generated.stdout) as { address: string; peerId: string; generatedKey: boolean; createdTransportKey: boolean; multiaddrs: string[]; skipped: { listen: string; reason: string }[] }
+  t.ok(g.generatedKey && g.createdTransportKey)
+  t.same(g.multiaddrs, [`/dns/gw.example.org/tcp/14555/p2p/${g.peerId}`, `/ip4/127.0.0.1/tcp/14556/p2p/${g.peerId}`], 'every fixed listen address, named by the peer id')
+  t.match(g.skipped, [{ listen: '/ip4/127.0.0.1/tcp/0', reason: /port 0/ }])
+  const again = await cw(['gateway', 'init', '--config', fixed, '--json'])
+  t.match(JSON.parse(again.stdout), { address: g.address, peerId: g.peerId, generatedKey: false, createdTransportKey: false }, 'a second run keeps both keys')
+  const human = await cw(['gateway', 'init', '--config', gatewayJson])
+  t.equal(human.code, 0, human.stderr)
+  t.match(human.stdout, new RegExp(`gateway\\s+${gatewayKey.signer.address}`))
+  initPeerId = /peer\s+(\S+)/.exec(human.stdout)?.[1]
+  t.ok(initPeerId, 'prints the peer id')
+})
+
 t.test('genesis: the initial model is settled as round 0, once', async (t) => {
   daemon = await startGatewayDaemon(await readGatewayConfig(gatewayJson))
   const status = await daemon.status()
   t.equal(status.gateway, gatewayKey.signer.address)
   t.equal(status.state, 'idle')
+  t.equal(status.peerId, initPeerId, 'the daemon runs as the peer cw gateway init made')
   t.not(status.genesis.settlementTx, null, 'genesis was sent')
   t.type(status.genesis.accuracy, 'number', 'the initial model was evaluated on the validation set')
   const settled = await isSettledModel(connection.publicClient, { ledger: contracts.ledger, model: status.genesis.model })
@@ -176,4 +202,27 @@ t.test('a bad gateway.json is refused, naming the field', async (t) => {
   t.match(refused.stderr, /no-such-fleet\.json/)
   const usage = await cw(['gateway', 'start'])
   t.equal(usage.code, 2, 'no --config: a usage error')
+})
+
+t.test('cw gateway status with the daemon down: the offline view from the data directory', async (t) => {
+  const before = await (daemon as GatewayDaemon).status()
+  await (daemon as GatewayDaemon).stop()
+  daemon = undefined
+  const offline = await cw(['gateway', 'status', '--config', gatewayJson, '--json'])
+  t.equal(offline.code, 0, offline.stderr)
+  const o = JSON.parse(offline.stdout) as { running: boolean; peerId: string; state: string; model: { hash: string; accuracy: number | null }; genesis: { model: string }; rounds: { round: number; state: string; settlement: string | null }[] }
+  t.equal(o.running, false)
+  t.equal(o.peerId, before.peerId)
+  t.equal(o.state, 'stopped')
+  t.same(o.model, before.model, 'the model in force with its accuracy')
+  t.equal(o.genesis.model, before.genesis.model)
+  t.match(o.rounds, [{ round: 1, state: 'done', settlement: 'skipped' }])
+  const human = await cw(['gateway', 'status', '--config', gatewayJson])
+  t.match(human.stdout, /not running: the view from its data directory/)
+  t.match(human.stdout, /round\s+1\s+done/)
+  const never = join(dir, 'gateway-never.json')
+  await writeJsonConfig(never, { ...gatewayConfig, dataDir: 'never-data' })
+  const none = await cw(['gateway', 'status', '--config', never])
+  t.equal(none.code, 1)
+  t.match(none.stderr, /^error CW_GATEWAY_NOT_RUNNING: .*no gateway has run with this data directory/m)
 })

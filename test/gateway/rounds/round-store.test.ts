@@ -77,3 +77,42 @@ t.test('participant selection is deterministic and within its bounds', async (t)
   t.equal(participantCount(10, selection), 3, 'at least min')
   t.equal(participantCount(2, selection), 2, 'never more than are eligible')
 })
+
+t.test('without a quorum a round waits for every selected device; below minUpdates it aggregates nothing', async (t) => {
+  let clock = NOW
+  const subDb = db.sublevel<string, unknown>('quorum-test', {})
+  const own = new RoundStore(subDb as never)
+  const r = new RoundRunner({ store: own, domain, fleet, gateway, owner: owner.address, rewardTotal: 1_000_000n, strategy: () => new FedAvg(), announce: async () => undefined, now: () => clock })
+  const eligible = devices.slice(0, 3).map((d) => d.address)
+  const meta = await r.start({ round: 1n, baseModel, config: { durationSeconds: 60, minUpdates: 2, strategy: { name: 'fedavg' } }, eligible })
+  t.equal(meta.config.quorum, undefined, 'no quorum by default')
+  t.equal(meta.participants.length, 3)
+  const selected = meta.participants.map((p) => devices.findIndex((d) => d.address === p))
+  const first = await submissionOf(selected[0] as number, 1n)
+  t.same(await r.accept(1n, first.device, hash(11), first.bytes), { stored: true, quorum: false }, 'one update of three: not done')
+  t.notOk(await r.due(1n), 'the round goes on collecting: a selected device that answers in time is not refused round-closed')
+  clock = NOW + 61
+  t.ok(await r.due(1n), 'due at the deadline')
+  const done = await r.finish(1n)
+  t.equal(done.accepted, 1)
+  t.match(done.result, { keptParent: true, used: [] }, 'one update is below minUpdates 2: the parent is kept, nothing aggregated')
+  t.equal(done.result?.newModel, meta.baseModel)
+
+  clock = NOW + 100
+  const second = await r.start({ round: 2n, baseModel, config: { durationSeconds: 60, strategy: { name: 'fedavg' } }, eligible })
+  const ids = second.participants.map((p) => devices.findIndex((d) => d.address === p))
+  for (const [i, id] of ids.entries()) {
+    const s = await submissionOf(id, 2n)
+    const result = await r.accept(2n, s.device, hash(20 + i), s.bytes)
+    t.equal(result.quorum, i === ids.length - 1, `quorum only when all ${ids.length} selected devices answered (${i + 1})`)
+  }
+  t.ok(await r.due(2n), 'every selected device answered: due before the deadline')
+  const aggregated = await r.finish(2n)
+  t.equal(aggregated.result?.used.length, 3, 'all three aggregated')
+  t.equal(aggregated.result?.keptParent, false)
+})
+
+t.test('quorum below minUpdates is refused', async (t) => {
+  t.throws(() => parseRoundConfig({ strategy: { name: 'fedavg' }, quorum: 1, minUpdates: 3 }), { code: 'CW_ROUND_CONFIG', details: { field: 'config.quorum' }, message: /minUpdates/ })
+  t.equal(parseRoundConfig({ strategy: { name: 'fedavg' } }).minUpdates, 1, 'minUpdates defaults to 1')
+})
