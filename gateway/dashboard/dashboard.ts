@@ -147,6 +147,7 @@ export class Dashboard {
           if (!parsed.success) throw badInput(parsed.error)
           const started = await this.#c.startRound()
           this.#log.info({ operator: s.operator }, 'round started from the dashboard')
+          this.#schedulePush()
           json(res, 201, started)
         },
       },
@@ -288,7 +289,7 @@ export class Dashboard {
     res.write(`retry: 2000\nevent: change\ndata: ${JSON.stringify({ seq: this.#seq })}\n\n`)
     this.#streams.add(res)
     req.socket.setTimeout(0)
-    req.once('close', () => this.#streams.delete(res))
+    res.once('close', () => this.#streams.delete(res))
   }
 
   #schedulePush(): void {

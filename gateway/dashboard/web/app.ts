@@ -92,6 +92,7 @@ async function roundsView(): Promise<HTMLElement> {
   const start = el('button', { id: 'start-round' }, 'Start a round')
   const message = el('p', { id: 'action-result' })
   start.addEventListener('click', () => void call('/rounds', { method: 'POST', body: '{}' }).then((r) => (message.textContent = `round ${text(r.round)} started`), (e: Error) => (message.textContent = e.message)))
+  message.id = 'action-result'
   const chartBox = el('div', { id: 'accuracy-chart' })
   const xs = [0, ...rounds.map((r) => Number(r.round))]
   const ys = [typeof genesis.accuracy === 'number' ? genesis.accuracy : null, ...rounds.map((r) => (typeof r.accuracy === 'number' ? r.accuracy : null))]
@@ -156,8 +157,13 @@ async function signIn(token: string): Promise<void> {
 }
 
 let rendering = false
+let again = false
 async function render(): Promise<void> {
-  if (rendering) return
+  // A change that arrives while the page is being drawn draws it once more afterwards.
+  if (rendering) {
+    again = true
+    return
+  }
   rendering = true
   try {
     const session = await call('/session').catch(() => undefined)
@@ -174,6 +180,10 @@ async function render(): Promise<void> {
     app.replaceChildren(el('p', { id: 'error' }, (e as Error).message))
   } finally {
     rendering = false
+    if (again) {
+      again = false
+      void render()
+    }
   }
 }
 
