@@ -14,6 +14,7 @@ import { openKeyStore, writeFleetFile, writeJsonConfig, type FileKeyStoreConfig 
 import { connectChain, deployFleet, registerDevices, serveChain, signerToAccount, startEmbeddedChain } from '../../../gateway/settlement/index.js'
 import { readGatewayConfig, startGatewayDaemon } from '../../../gateway/daemon/index.js'
 import { createLoginToken } from '../../../gateway/dashboard/index.js'
+import { runCw } from '../../helpers/run-cw.js'
 
 const FAST = { n: 1024, r: 8, p: 1 }
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
@@ -166,6 +167,23 @@ t.test('the API behind the page: 401 without a session, 400 naming the field, 41
   t.equal(ok.status, 200)
   t.equal((await fetch(`${api}/fleet`, { headers })).status, 200, 'still serving')
   t.equal((await fetch(`${daemon.url}/status`)).status, 200)
+})
+
+t.test('cw gateway login prints a one-time link that signs the browser in', async (t) => {
+  const keyStoreFile = join(dir, 'operator-key-store.json')
+  await writeJsonConfig(keyStoreFile, { ...store('operator'), directory: 'keys/operator', password: { file: 'password' } })
+  const out = await runCw(['gateway', 'login', '--config', gatewayJson, '--key-store', keyStoreFile, '--key-label', 'operator', '--ttl', '120', '--json'], { cwd: dir })
+  t.equal(out.code, 0, out.stderr)
+  const { url, operator: who } = JSON.parse(out.stdout) as { url: string; operator: string }
+  t.equal(who, operator.signer.address)
+  t.match(url, /\/dashboard\/#login=[A-Za-z0-9_-]+$/, 'the token is after #: browsers never send it to the server')
+  const page = await browser.newPage()
+  await page.goto(url)
+  await page.waitForSelector('#devices', { timeout: 30_000 })
+  t.match(await page.textContent('#operator'), operator.signer.address)
+  await page.close()
+  const bad = await runCw(['gateway', 'login', '--config', gatewayJson, '--key-store', keyStoreFile, '--key-label', 'operator', '--ttl', '99999'], { cwd: dir })
+  t.equal(bad.code, 2, 'a --ttl out of range is a usage error')
 })
 
 t.teardown(() => rm(shots, { recursive: true, force: true }))
