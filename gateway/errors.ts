@@ -148,3 +148,23 @@ export class GatewayInitError extends BaseError {
     super(`${file}: ${problem}`, { ...options, details: { file, ...options.details } })
   }
 }
+
+// --- dashboard (gateway/dashboard) ---------------------------------------------------------------
+
+/** A dashboard request without a valid session, or a sign-in link that is malformed, expired, used, or not signed by an operator (HTTP 401). `details.reason` says which. */
+export class DashboardAuthError extends BaseError {
+  static override readonly code = 'CW_DASHBOARD_AUTH'
+  override name = 'DashboardAuthError'
+  constructor(reason: string, problem: string, options: BaseErrorOptions = {}) {
+    super(problem, { ...options, details: { reason, ...options.details } })
+  }
+}
+
+/** The dashboard's browser code could not be built or read (no dist/ bundle and no esbuild). */
+export class DashboardAssetsError extends BaseError {
+  static override readonly code = 'CW_DASHBOARD_ASSETS'
+  override name = 'DashboardAssetsError'
+  constructor(problem: string, options: BaseErrorOptions = {}) {
+    super(`dashboard assets: ${problem}`, options)
+  }
+}

@@ -37,4 +37,19 @@ const result = await build({
   logLevel: 'warning',
 })
 if (result.errors.length > 0) process.exit(1)
+// The dashboard's browser code (gateway/dashboard/web, with uPlot) as one bundle and one
+// stylesheet, which dist/gateway/dashboard/assets.js serves: an installed package has no esbuild.
+const web = await build({
+  absWorkingDir: ROOT,
+  entryPoints: ['gateway/dashboard/web/app.ts'],
+  outdir: join(outdir, 'dashboard'),
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: ['chrome110', 'firefox110', 'safari16'],
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+})
+if (web.errors.length > 0) process.exit(1)
 console.log(`build: ${entryPoints.length} files in ${Math.round(performance.now() - started)} ms -> ${relative(ROOT, outdir)}/`)

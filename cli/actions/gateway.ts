@@ -8,6 +8,11 @@ import { callGatewayApi, initGateway, readGatewayConfig, readOfflineGatewayStatu
 import { toJson } from '../output.js'
 import { UsageError } from '../usage-error.js'
 import { LEVELS } from '../commands/gateway.js'
+import { openKeyStore } from '../../hardware/index.js'
+import { readKeyStoreConfig } from '../../provisioning/index.js'
+import { createLoginToken, DASHBOARD_PATH, MAX_LOGIN_TTL_SECONDS } from '../../gateway/dashboard/index.js'
+import { readApiFile } from '../../gateway/daemon/index.js'
+import { integer } from '../arguments.js'
 
 
 export interface StartOptions {
@@ -106,4 +111,37 @@ export async function gatewayRoundStartCommand(options: ControlOptions): Promise
   const started = (await callGatewayApi({ dataDir: config.dataDir, method: 'POST', path: '/rounds' })) as { round: number; participants: number; deadline: number; baseModel: string }
   if (options.json === true) console.log(toJson(started))
   else console.log(`round ${started.round} started: ${started.participants} participants, deadline ${new Date(started.deadline * 1000).toISOString()}, base model ${started.baseModel}`)
+}
+
+export interface LoginOptions {
+  config: string
+  keyStore: string
+  keyLabel: string
+  ttl: string
+  json?: boolean
+}
+
+/** Prints the dashboard URL with a signed sign-in token after `#` (never sent to a server log). */
+export async function gatewayLoginCommand(options: LoginOptions): Promise<void> {
+  const ttlSeconds = integer('--ttl', options.ttl, 1, MAX_LOGIN_TTL_SECONDS)
+  const config = await readGatewayConfig(options.config)
+  const status = (await callGatewayApi({ dataDir: config.dataDir, method: 'GET', path: '/status' })) as GatewayStatus
+  const api = await readApiFile(config.dataDir)
+  const store = await openKeyStore(await readKeyStoreConfig(options.keyStore))
+  let token: string
+  let operator: string
+  try {
+    const signer = await store.open(options.keyLabel)
+    operator = signer.address
+    token = await createLoginToken({ gateway: status.gateway, fleet: status.fleet, signer, ttlSeconds })
+  } finally {
+    await store.close()
+  }
+  const url = `${api.url}${DASHBOARD_PATH}/#login=${token}`
+  const expires = Math.floor(Date.now() / 1000) + ttlSeconds
+  if (options.json === true) console.log(toJson({ url, operator, expires }))
+  else {
+    console.log(`open this link in a browser within ${ttlSeconds} s (it signs in once, as ${operator}):`)
+    console.log(url)
+  }
 }

@@ -33,6 +33,15 @@ export function registerGateway(program: Command): void {
     .requiredOption('--config <file>', 'gateway.json')
     .option('--json', 'print the status as JSON')
     .action(async (...args: Parameters<typeof Actions.gatewayStatusCommand>) => (await actions()).gatewayStatusCommand(...args))
+  gateway
+    .command('login')
+    .description('sign a one-time dashboard sign-in link with an operator key (file or PKCS#11 key store) and print it')
+    .requiredOption('--config <file>', 'gateway.json')
+    .requiredOption('--key-store <file>', 'key-store configuration (JSON) holding the operator key')
+    .requiredOption('--key-label <label>', "the operator key's label")
+    .option('--ttl <seconds>', 'seconds the link is valid for (1..3600)', '300')
+    .option('--json', 'print { url, operator, expires } as JSON')
+    .action(async (...args: Parameters<typeof Actions.gatewayLoginCommand>) => (await actions()).gatewayLoginCommand(...args))
   const round = gateway.command('round').description('rounds of the running daemon')
   round
     .command('start')

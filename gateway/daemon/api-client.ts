@@ -9,7 +9,7 @@ import { API_CLIENT_TIMEOUT_MS, API_FILE } from './constants.js'
 
 /** `<dataDir>/api.json`, written by the daemon once its API listens. */
 export const apiFileSchema = z.strictObject({
-  url: z.url({ protocol: /^http$/ }),
+  url: z.url({ protocol: /^https?$/ }),
   pid: z.number().int().positive(),
   peerId: z.string().min(1).max(128),
   multiaddrs: z.array(z.string().max(512)).max(64),

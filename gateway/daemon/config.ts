@@ -26,6 +26,11 @@ const MAX_LAYER_WIDTH = 1 << 16
 /** RoundLedger stores the reward total as a uint192. */
 const MAX_REWARD_TOTAL = 2n ** 192n - 1n
 
+/** A loopback address: what the API may bind without TLS or an explicit flag. */
+export function isLoopbackHost(host: string): boolean {
+  return (LOOPBACK_HOSTS as readonly string[]).includes(host) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+}
+
 const path = (what: string) => z.string().min(1, `expected ${what}`).max(4096)
 
 export const mlpModelSchema = z
@@ -111,10 +116,24 @@ export const gatewayConfigSchema = z
     mdns: z.boolean().default(false).describe('announce the gateway on the LAN by mDNS'),
     api: z
       .strictObject({
-        host: z.enum(LOOPBACK_HOSTS).default(DEFAULT_API_HOST).describe('loopback only: the API has no authentication'),
+        host: z
+          .string()
+          .min(1)
+          .max(253)
+          .default(DEFAULT_API_HOST)
+          .describe(`the address the API and dashboard bind; other than ${LOOPBACK_HOSTS.join(', ')} only with tls or allowInsecureRemote (the API's own routes have no authentication)`),
         port: z.number().int().min(0).max(65_535).default(0).describe('0: a free port (written to api.json)'),
+        tls: z
+          .strictObject({ cert: path('the path of a PEM certificate'), key: path('the path of a PEM private key') })
+          .optional()
+          .describe('serve HTTPS with this certificate (chain) and key'),
+        allowInsecureRemote: z.boolean().default(false).describe('bind a non-loopback host without TLS (e.g. behind a proxy that terminates TLS); a warning at start-up says so'),
       })
-      .default({ host: DEFAULT_API_HOST, port: 0 }),
+      .superRefine((a, ctx) => {
+        if (!isLoopbackHost(a.host) && a.tls === undefined && !a.allowInsecureRemote)
+          ctx.addIssue({ code: 'custom', path: ['host'], message: `${a.host} is not loopback: set api.tls, or api.allowInsecureRemote to bind it without TLS` })
+      })
+      .default({ host: DEFAULT_API_HOST, port: 0, allowInsecureRemote: false }),
     model: z.strictObject({ initial: initialModelSchema }),
     validation: validationSchema.optional(),
     rounds: roundsSchema,
@@ -169,6 +188,7 @@ export function parseGatewayConfig(value: unknown, file = 'gateway.json'): Gatew
     file: resolve(file),
     fleetFile: at(parsed.fleetFile),
     dataDir: at(parsed.dataDir),
+    ...(parsed.api.tls === undefined ? {} : { api: { ...parsed.api, tls: { cert: at(parsed.api.tls.cert), key: at(parsed.api.tls.key) } } }),
     keyStore: resolveKeyStore(parsed.keyStore, at),
     model: { initial: initial.file === undefined ? initial : { ...initial, file: at(initial.file) } },
     ...(parsed.validation === undefined ? {} : { validation: { ...parsed.validation, csv: at(parsed.validation.csv) } }),

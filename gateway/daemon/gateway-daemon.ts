@@ -44,6 +44,7 @@ import { startHttpApi, type HttpApi } from './http-api.js'
 import { GatewayMetrics } from './metrics.js'
 import { Publisher } from './publisher.js'
 import { settledRoot } from './settled-root.js'
+import { createDashboard, DeviceActivity, type RoundActivity } from '../dashboard/index.js'
 
 export interface RoundSummary {
   round: number
@@ -361,6 +362,7 @@ async function open(
       }
     },
     onState: async (meta) => {
+      await activity.roundState(meta)
       metrics?.roundState(BigInt(meta.round), meta.state, true)
       log.info({ round: meta.round, state: meta.state, accepted: meta.accepted, participants: meta.participants.length }, 'round state')
       // The record and everything it references are public before the round is settled.
@@ -386,6 +388,7 @@ async function open(
   const last = await store.current()
   currentModel = lastSettledModel(last, initialModel)
 
+  const activity = new DeviceActivity({ store: db.sublevel<string, RoundActivity>('dashboard-rounds', { valueEncoding: 'json' }), now, logger })
   const privateKey: PrivateKey = await loadTransportKey({ dir: config.dataDir })
   mesh = await createMeshNode({
     role: 'gateway',
@@ -398,7 +401,7 @@ async function open(
     listen: config.listen,
     mdns: config.mdns,
     // Refusals before the handler (unbound peer, bad signature, frame cap, time-out, capacity) count too.
-    gateway: { owner: fleet.owner, signer, handler: handleUpdate, admit: admitUpdate, onRefusal: (r) => count(r.reason) },
+    gateway: { owner: fleet.owner, signer, handler: activity.handler(handleUpdate), admit: activity.admit(admitUpdate), onRefusal: activity.refusal((r) => count(r.reason)) },
     ...(config.limits === undefined ? {} : { limits: meshLimits(config.limits) }),
     logger,
   })
@@ -473,7 +476,7 @@ async function open(
     })
   }
 
-  const schedule = config.rounds.schedule
+  let schedule = config.rounds.schedule
   const tick = async (): Promise<void> => {
     if (stoppingNow || busy !== undefined || Date.now() < retryAt) return
     const meta = await store.current()
@@ -540,9 +543,24 @@ async function open(
     }
   }
 
+  const dashboard = createDashboard({
+    ...{ logger, fleet, store, client, journal, activity, now, status, gateway: signer.address, metrics: (metrics as GatewayMetrics).registry },
+    operators: [fleet.owner, ...fleet.operators],
+    keyStoreKind: config.keyStore.kind,
+    secure: config.api.tls !== undefined,
+    connectedPeers: () => new Set(node.libp2p.getConnections().map((c) => c.remotePeer.toString())),
+    accuracyOf: async (model) => (evaluator === undefined ? null : ((await scores.get(model.toLowerCase())) ?? null)),
+    startRound: async () => ({ round: Number((await startRound()).round) }),
+    setSchedule: (next) => (schedule = next),
+    subscribe: (listener) => (node.addEventListener('event', listener), () => node.removeEventListener('event', listener)),
+  })
+  dashboard.start()
+  closers.push(async () => dashboard.stop())
   const api: HttpApi = await startHttpApi({
     host: config.api.host,
     port: config.api.port,
+    fallback: dashboard.handle,
+    ...(config.api.tls === undefined ? {} : { tls: config.api.tls }),
     logger,
     handlers: {
       status,

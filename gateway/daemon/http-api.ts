@@ -1,13 +1,18 @@
-// The gateway's HTTP API, on a loopback address only (it has no authentication):
+// The gateway's HTTP API, on a loopback address unless TLS or an explicit flag says otherwise
+// (gateway.json `api`); its own routes have no authentication:
 //   GET  /status   → the daemon's status (JSON)
 //   POST /rounds   → starts the next round now; 409 while one runs
 //   GET  /metrics  → Prometheus text format
+// Paths it does not know go to the `fallback` handler (the dashboard) before they are a 404.
 // Request bodies are capped; every error is JSON `{ "error": { "code", "message" } }`.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { readFile } from 'node:fs/promises'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import { BaseError } from '../../protocols/index.js'
 import { ApiRequestError } from '../errors.js'
+import { isLoopbackHost } from './config.js'
 import { API_MAX_BODY_BYTES, API_REQUEST_TIMEOUT_MS } from './constants.js'
 
 export interface GatewayApiHandlers {
@@ -22,6 +27,10 @@ export interface StartHttpApiParameters {
   handlers: GatewayApiHandlers
   logger: Logger
   maxBodyBytes?: number
+  /** Serve HTTPS with this PEM certificate and key (files). */
+  tls?: { cert: string; key: string }
+  /** Answers a request no route of the API takes; resolves false when it does not take it either. */
+  fallback?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>
 }
 
 export interface HttpApi {
@@ -36,16 +45,17 @@ const STATUS_OF: Readonly<Record<string, number>> = {
   CW_ROUND_RUNNING: 409,
   CW_NO_ELIGIBLE_DEVICES: 409,
   CW_ROUND_STATE: 409,
+  CW_DASHBOARD_AUTH: 401,
 }
 
-const json = (res: ServerResponse, status: number, value: unknown): void => {
+export const json = (res: ServerResponse, status: number, value: unknown): void => {
   const body = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
   res.end(`${body}\n`)
 }
 
 /** The body, refused past `max` bytes before it is buffered whole. */
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+export async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0)
   if (!Number.isFinite(declared) || declared > max) throw new ApiRequestError(413, `request body over ${max} bytes`)
   const chunks: Buffer[] = []
@@ -99,7 +109,8 @@ export async function startHttpApi(parameters: StartHttpApiParameters): Promise<
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
-    const route = routes[path]
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined
+    if (route === undefined && parameters.fallback !== undefined && (await parameters.fallback(req, res))) return
     if (route === undefined) throw new ApiRequestError(404, `no such path ${path.slice(0, 128)}`)
     const method = route[req.method ?? '']
     if (method === undefined) {
@@ -111,11 +122,13 @@ export async function startHttpApi(parameters: StartHttpApiParameters): Promise<
     await method(req, res)
   }
 
-  const server: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((err: unknown) => {
       const status = err instanceof ApiRequestError ? (err.details.status as number) : err instanceof BaseError ? (STATUS_OF[err.code] ?? 500) : 500
-      if (status >= 500) log.error({ err, path: req.url, method: req.method }, 'API request failed')
-      else log.info({ code: (err as BaseError).code, path: req.url, method: req.method, status }, 'API request refused')
+      // The path only: a query string may carry something that is not for the log.
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname.slice(0, 256)
+      if (status >= 500) log.error({ err, path, method: req.method }, 'API request failed')
+      else log.info({ code: (err as BaseError).code, path, method: req.method, status }, 'API request refused')
       if (res.headersSent) {
         res.destroy()
         return
@@ -124,9 +137,12 @@ export async function startHttpApi(parameters: StartHttpApiParameters): Promise<
       const message = err instanceof Error ? err.message : String(err)
       // A refused upload is not read further: the connection ends with the answer.
       if (status === 413) res.setHeader('connection', 'close')
-      json(res, status, { error: { code, message } })
+      const field = err instanceof BaseError && typeof err.details.field === 'string' ? err.details.field : undefined
+      json(res, status, { error: { code, message, ...(field === undefined ? {} : { field }) } })
     })
-  })
+  }
+  const tls = parameters.tls === undefined ? undefined : { cert: await readFile(parameters.tls.cert), key: await readFile(parameters.tls.key) }
+  const server = tls === undefined ? createServer(onRequest) : createHttpsServer(tls, onRequest)
   server.requestTimeout = API_REQUEST_TIMEOUT_MS
   server.headersTimeout = API_REQUEST_TIMEOUT_MS
   await new Promise<void>((resolve, reject) => {
@@ -138,9 +154,14 @@ export async function startHttpApi(parameters: StartHttpApiParameters): Promise<
   })
   const { port } = server.address() as AddressInfo
   const urlHost = host.includes(':') ? `[${host}]` : host
-  log.info({ host, port }, 'API listening')
+  const scheme = tls === undefined ? 'http' : 'https'
+  log.info({ host, port, tls: tls !== undefined }, 'API listening')
+  if (!isLoopbackHost(host)) {
+    if (tls === undefined) log.warn({ host, port }, 'the API and dashboard listen on a non-loopback address WITHOUT TLS (api.allowInsecureRemote): sign-in links and session cookies cross the network in the clear')
+    else log.warn({ host, port }, 'the API and dashboard listen on a non-loopback address, over TLS; /status, /rounds and /metrics have no authentication')
+  }
   return {
-    url: `http://${urlHost}:${port}`,
+    url: `${scheme}://${urlHost}:${port}`,
     port,
     close: () =>
       new Promise<void>((resolve) => {

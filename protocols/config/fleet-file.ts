@@ -12,6 +12,7 @@ import { parseConfig } from './parse-config.js'
 export const FLEET_FILE_VERSION = 1
 const MAX_MULTIADDRS = 16
 const MAX_GATEWAYS = 64
+const MAX_OPERATORS = 64
 
 const checksummed = addressSchema.transform((a) => getAddress(a))
 /** A libp2p multiaddr as text (checked for shape here; libp2p parses it fully when dialling). */
@@ -52,6 +53,8 @@ export const fleetFileSchema = z
     }),
     owner: checksummed,
     gateways: z.array(fleetGatewaySchema).max(MAX_GATEWAYS),
+    /** Keys that may sign in to a gateway's dashboard and act there (start rounds, change the schedule), besides the owner's. */
+    operators: z.array(checksummed).max(MAX_OPERATORS).default([]),
     domain: z.strictObject({
       name: z.literal(EIP712_DOMAIN_NAME),
       version: z.literal(EIP712_DOMAIN_VERSION),

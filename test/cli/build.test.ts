@@ -3,6 +3,7 @@
 // Each command loads its implementation only when it runs: `cw --version` and `cw <cmd> --help`
 // load no libp2p, ONNX Runtime, viem or chain code (traced with a module resolve hook).
 import t from 'tap'
+import type * as Assets from '../../gateway/dashboard/assets.js'
 import { execFile, spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
@@ -58,6 +59,13 @@ async function cw(args: string[], env: Record<string, string> = {}): Promise<Run
 }
 
 const HEAVY = /node_modules\/(libp2p|@libp2p|@chainsafe|onnxruntime-node|onnxruntime-web|onnxruntime-common|viem|@nomicfoundation|level|classic-level|zod|pino|johnny-five|serialport|pkcs11js|tsx)\//
+
+t.test('the build holds the dashboard bundle, which the compiled gateway serves without esbuild', async (t) => {
+  const assets = (await import(pathToFileURL(join(root, 'dist', 'gateway', 'dashboard', 'assets.js')).href)) as typeof Assets
+  const { js, css } = await assets.loadDashboardAssets()
+  t.match(js, /uPlot|u-legend|accuracy/, 'the page script with uPlot')
+  t.match(css, /\.uplot/, "uPlot's stylesheet")
+})
 
 t.test('cw --version runs the build with plain Node, from any directory', async (t) => {
   t.ok(existsSync(join(root, 'dist', 'cli', 'main.js')), 'npm run build wrote dist/cli/main.js')
