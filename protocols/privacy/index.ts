@@ -1,0 +1,8 @@
+export * from './constants.js'
+export * from './rdp.js'
+export * from './epsilon.js'
+export * from './ledger.js'
+export * from './round-privacy.js'
+export * from './gaussian-noise.js'
+export * from './privacy-policy.js'
+export { logErfc, logGamma } from './special-functions.js'
