@@ -277,3 +277,15 @@ export class ConfigError extends BaseError {
     super(`${file}: ${field === '' ? '' : `${field}: `}${problem}`, { ...options, details: { file, field, ...options.details } })
   }
 }
+
+/**
+ * A privacy option combined with a strategy it cannot run with (central DP or secure aggregation
+ * needs a mean of the updates; median, trimmed mean and Krum need each update in the clear).
+ */
+export class PrivacyStrategyError extends BaseError {
+  static override readonly code = 'CW_PRIVACY_STRATEGY'
+  override name = 'PrivacyStrategyError'
+  constructor(strategy: string, option: string, problem: string) {
+    super(`strategy ${JSON.stringify(strategy)} cannot run with ${option}: ${problem}`, { details: { strategy, option } })
+  }
+}

@@ -1,7 +1,8 @@
 // A round's settings, validated once at the boundary; errors name the field.
 import { z } from 'zod'
 import { RoundConfigError } from '../errors.js'
-import { DEFAULT_QUORUM, DEFAULT_ROUND_SECONDS, DEFAULT_SELECTION } from './constants.js'
+import { MAX_CLIP_NORM, MAX_DELTA, MAX_NOISE_MULTIPLIER, MIN_DELTA, PRIVACY_MODES } from '../../protocols/index.js'
+import { DEFAULT_PRIVACY_DELTA, DEFAULT_QUORUM, DEFAULT_ROUND_SECONDS, DEFAULT_SELECTION } from './constants.js'
 
 export const roundConfigSchema = z.strictObject({
   /** Participant selection: a fraction of the eligible devices, at least `min`, at most `max`. */
@@ -21,6 +22,23 @@ export const roundConfigSchema = z.strictObject({
     name: z.string().min(1).max(64),
     params: z.record(z.string(), z.number()).default({}),
   }),
+  /**
+   * Differential privacy for the round (docs: README "Privacy"). `device`: every device clips its
+   * update to `clipNorm` and adds N(0, (noiseMultiplier·clipNorm)²) noise before signing it;
+   * `central`: the gateway clips each update and noises the mean. `delta` is the δ at which the
+   * round record states each device's ε. `amplifyBySelection` accounts with the selected fraction
+   * of eligible devices as the sample rate; the selection is public, so by default each round a
+   * device takes part in counts in full (sample rate 1).
+   */
+  privacy: z
+    .strictObject({
+      mode: z.enum(PRIVACY_MODES),
+      clipNorm: z.number().gt(0).max(MAX_CLIP_NORM),
+      noiseMultiplier: z.number().gt(0).max(MAX_NOISE_MULTIPLIER),
+      delta: z.number().min(MIN_DELTA).max(MAX_DELTA).default(DEFAULT_PRIVACY_DELTA),
+      amplifyBySelection: z.boolean().default(false),
+    })
+    .optional(),
 })
 
 export type RoundConfig = z.infer<typeof roundConfigSchema>

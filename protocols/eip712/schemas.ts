@@ -12,6 +12,8 @@ import {
 } from '../constants.js'
 import { InvalidArgumentError } from '../errors.js'
 import type { MessageKind } from './types.js'
+import { MAX_ROUND_PRIVACY_LENGTH } from '../privacy/constants.js'
+import { parseRoundPrivacy } from '../privacy/round-privacy.js'
 
 export const addressSchema = z.custom<Address>((v) => typeof v === 'string' && isAddress(v, { strict: false }), {
   message: 'expected a 20-byte 0x-prefixed hex address',
@@ -46,6 +48,13 @@ export const roundAnnouncementSchema = z.strictObject({
   selectionRule: z.string().min(1).max(MAX_SELECTION_RULE_LENGTH),
   eligibleBlock: uint64Schema,
   participantsRoot: bytes32Schema,
+  privacy: z.string().max(MAX_ROUND_PRIVACY_LENGTH).superRefine((text, ctx) => {
+    try {
+      parseRoundPrivacy(text)
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) })
+    }
+  }),
 })
 
 export const updateAttestationSchema = z.strictObject({

@@ -50,3 +50,9 @@ export function ledgerEpsilon(ledger: PrivacyLedger, delta: number): number {
   if (ledger.length === 0) return 0
   return epsilonFromRdp({ rdp: ledgerRdp(ledger), delta }).epsilon
 }
+
+/** A device's ledger after one more DP round, and its ε then at the round's δ (what a round record states). */
+export function contributionPrivacy(before: PrivacyLedger, round: { sampleRate: number; noiseMultiplier: number; delta: number }): { ledger: LedgerEntry[]; epsilon: number } {
+  const ledger = addRound(before, round)
+  return { ledger, epsilon: ledgerEpsilon(ledger, round.delta) }
+}
