@@ -2,7 +2,7 @@
 // default from constants.ts. Validated once, at start; a failure is a ConfigError naming the file
 // and the field (`agent.training.epochs`). The schema is exported for the generated reference.
 import { z } from 'zod'
-import { inputScalingSchema, multiaddrTextSchema, parseConfig, UPDATE_ENCODINGS } from '../../protocols/index.js'
+import { inputScalingSchema, multiaddrTextSchema, parseConfig, privacyPolicySchema, UPDATE_ENCODINGS } from '../../protocols/index.js'
 import {
   DEFAULT_ATTESTATIONS_PER_MINUTE,
   DEFAULT_DATA_DIR,
@@ -82,6 +82,9 @@ export const agentConfigSchema = z.strictObject({
     })
     .optional()
     .describe('the field technician’s serial console (edge-agent/console); absent: none'),
+  privacy: privacyPolicySchema
+    .optional()
+    .describe('the data owner’s differential-privacy policy: rounds that announce no DP, too little noise, or would take ε past maxEpsilon are refused (recorded with the reason); absent: the device follows each round’s announced DP with no limit'),
   statusIntervalMs: z.number().int().min(100).max(600_000).default(DEFAULT_STATUS_INTERVAL_MS).describe('status.json is rewritten at least this often'),
 })
 

@@ -7,14 +7,10 @@ import { addRound, ledgerEpsilon, type LedgerEntry, type PrivacyLedger } from '.
 import type { RoundPrivacy } from './round-privacy.js'
 
 export const privacyPolicySchema = z.strictObject({
-  /** Total ε this device may spend over every round it takes part in. */
-  maxEpsilon: z.number().gt(0).max(MAX_EPSILON),
-  /** The δ at which ε is measured. */
-  delta: z.number().min(MIN_DELTA).max(MAX_DELTA),
-  /** The lowest noise multiplier σ a round may announce. */
-  minNoiseMultiplier: z.number().gt(0).max(MAX_NOISE_MULTIPLIER),
-  /** Whether rounds with central DP (noise added by the gateway, which sees the clean update) are accepted. */
-  acceptCentral: z.boolean().default(false),
+  maxEpsilon: z.number().gt(0).max(MAX_EPSILON).describe('total ε this device may spend over every DP round it takes part in'),
+  delta: z.number().min(MIN_DELTA).max(MAX_DELTA).describe('the δ at which ε is measured'),
+  minNoiseMultiplier: z.number().gt(0).max(MAX_NOISE_MULTIPLIER).describe('the lowest noise multiplier σ a round may announce'),
+  acceptCentral: z.boolean().default(false).describe('take part in central-DP rounds, where the gateway sees the clean update and adds the noise'),
 })
 
 export type PrivacyPolicy = z.infer<typeof privacyPolicySchema>
