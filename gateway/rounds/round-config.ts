@@ -32,13 +32,14 @@ export const roundConfigSchema = z.strictObject({
    */
   privacy: z
     .strictObject({
-      mode: z.enum(PRIVACY_MODES),
-      clipNorm: z.number().gt(0).max(MAX_CLIP_NORM),
-      noiseMultiplier: z.number().gt(0).max(MAX_NOISE_MULTIPLIER),
-      delta: z.number().min(MIN_DELTA).max(MAX_DELTA).default(DEFAULT_PRIVACY_DELTA),
-      amplifyBySelection: z.boolean().default(false),
+      mode: z.enum(PRIVACY_MODES).describe('device: each device clips and noises its update before signing; central: the gateway clips each update and noises the mean (fedavg, fedprox only)'),
+      clipNorm: z.number().gt(0).max(MAX_CLIP_NORM).describe('L2 bound C of one device’s whole update'),
+      noiseMultiplier: z.number().gt(0).max(MAX_NOISE_MULTIPLIER).describe('σ: noise standard deviation σ·C per coordinate (device), σ·C/n on the mean of n (central)'),
+      delta: z.number().min(MIN_DELTA).max(MAX_DELTA).default(DEFAULT_PRIVACY_DELTA).describe('the δ at which the round record states each device’s ε'),
+      amplifyBySelection: z.boolean().default(false).describe('account with the selected fraction of eligible devices as the sample rate (sound only where the selection is secret; it is published, so default: 1)'),
     })
-    .optional(),
+    .optional()
+    .describe('differential privacy for the round; absent: none'),
 })
 
 export type RoundConfig = z.infer<typeof roundConfigSchema>

@@ -122,3 +122,19 @@ t.test('central DP with a strategy that needs each update is refused at configur
     await t.rejects(runner.start({ round: 1n, baseModel, config: { strategy: { name: 'median' }, privacy: { mode: 'central', clipNorm: 1, noiseMultiplier: 1 } }, eligible: [] }), { code: 'CW_PRIVACY_STRATEGY' })
   })
 })
+
+t.test('gateway.json: central DP with a strategy that is not a mean is a configuration error naming the field', async (t) => {
+  const { parseGatewayConfig } = await import('../../../gateway/daemon/index.js')
+  const config = (strategy: string, mode: 'central' | 'device') => ({
+    version: 1,
+    fleetFile: 'fleet.json',
+    dataDir: 'gateway-data',
+    keyStore: { kind: 'file', directory: 'keys', password: { file: 'password' } },
+    keyLabel: 'gateway',
+    model: { initial: { mlp: { inputs: 4, hidden: [8], outputs: 3, seed: 7 } } },
+    rounds: { config: { strategy: { name: strategy }, privacy: { mode, clipNorm: 1, noiseMultiplier: 1 } }, schedule: { mode: 'manual' } },
+  })
+  t.throws(() => parseGatewayConfig(config('median', 'central'), '/etc/cw/gateway.json'), { code: 'CW_CONFIG', message: /rounds\.config\.privacy\.mode.*"median" cannot run with central DP/ })
+  t.doesNotThrow(() => parseGatewayConfig(config('median', 'device'), '/etc/cw/gateway.json'), 'device-level DP works with any strategy')
+  t.doesNotThrow(() => parseGatewayConfig(config('fedavg', 'central'), '/etc/cw/gateway.json'))
+})
