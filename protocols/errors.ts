@@ -277,3 +277,42 @@ export class ConfigError extends BaseError {
     super(`${file}: ${field === '' ? '' : `${field}: `}${problem}`, { ...options, details: { file, field, ...options.details } })
   }
 }
+
+/**
+ * A privacy option combined with a strategy it cannot run with (central DP or secure aggregation
+ * needs a mean of the updates; median, trimmed mean and Krum need each update in the clear).
+ */
+export class PrivacyStrategyError extends BaseError {
+  static override readonly code = 'CW_PRIVACY_STRATEGY'
+  override name = 'PrivacyStrategyError'
+  constructor(strategy: string, option: string, problem: string) {
+    super(`strategy ${JSON.stringify(strategy)} cannot run with ${option}: ${problem}`, { details: { strategy, option } })
+  }
+}
+
+/** Secure-aggregation parameters that cannot work: too few neighbours, a threshold above them, a fixed-point range the ring cannot hold. */
+export class SecAggParamsError extends BaseError {
+  static override readonly code = 'CW_SECAGG_PARAMS'
+  override name = 'SecAggParamsError'
+  constructor(field: string, problem: string) {
+    super(`secure aggregation: ${field}: ${problem}`, { details: { field } })
+  }
+}
+
+/** A secure-aggregation message that breaks the protocol: wrong round or sender, wrong size, asked to reveal what must stay secret. */
+export class SecAggProtocolError extends BaseError {
+  static override readonly code = 'CW_SECAGG_PROTOCOL'
+  override name = 'SecAggProtocolError'
+  constructor(message: string, problem: string, details: Record<string, unknown> = {}) {
+    super(`secure aggregation: ${message}: ${problem}`, { details: { message, ...details } })
+  }
+}
+
+/** Too few valid shares to recover a device's mask: more devices dropped out than the threshold allows. */
+export class SecAggRecoveryError extends BaseError {
+  static override readonly code = 'CW_SECAGG_RECOVERY'
+  override name = 'SecAggRecoveryError'
+  constructor(device: string, kind: string, have: number, need: number) {
+    super(`secure aggregation: the ${kind} secret of ${device} needs ${need} valid shares, ${have} arrived`, { details: { device, kind, have, need } })
+  }
+}

@@ -6,6 +6,7 @@ import type { Level } from 'pino'
 import { LOG_LEVELS } from '../../edge-agent/daemon/constants.js'
 import { readAgentBundle } from '../../edge-agent/daemon/agent-bundle.js'
 import { readAgentStatus } from '../../edge-agent/daemon/agent-status.js'
+import { privacyText } from '../../edge-agent/daemon/privacy-budget.js'
 import type { AgentStatus } from '../../edge-agent/daemon/agent-daemon.js'
 import { toJson } from '../output.js'
 import { UsageError } from '../usage-error.js'
@@ -39,6 +40,7 @@ function printStatus(s: AgentStatus, running: boolean, ageMs: number): void {
   console.log(`dataset  ${s.dataset.samples} samples, ${s.dataset.bytes} of ${s.dataset.maxBytes} bytes${classes.length === 0 ? '' : `  ${classes.join(' ')}`}${s.dataset.unlabelled > 0 ? `  unlabelled ${s.dataset.unlabelled}` : ''}`)
   console.log(`infer    ${s.inference.runs} runs, ${s.inference.skipped} skipped, ${s.inference.attestations} attestations${s.inference.last === null ? '' : `  last: ${s.inference.last.class ?? s.inference.last.value}`}`)
   console.log(`outbox   ${s.outbox.pending} pending, ${s.outbox.dead} rejected, ${s.outbox.bytes} of ${s.outbox.maxBytes} bytes`)
+  console.log(`privacy  ${privacyText(s.privacy as AgentStatus['privacy'] | undefined)}`)
   for (const sensor of s.sensors) console.log(`sensor   ${sensor.id} (${sensor.driver}) ${sensor.status}  ${sensor.windows} windows, ${sensor.dropped} dropped, ${sensor.errors} errors${malformedText(sensor.malformed)}`)
   for (const r of s.refused) console.log(`refused  ${r.model}  ${r.reason}${r.detail === undefined ? '' : ` (${r.detail})`}`)
   for (const r of s.rounds) console.log(`round ${r.round.padStart(3)}  ${r.status.padEnd(16)}${r.samples === undefined ? '' : ` ${r.samples} samples`}${r.reason === undefined ? '' : `  ${r.reason}`}`)

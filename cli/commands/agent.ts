@@ -19,7 +19,7 @@ export function registerAgent(program: Command): void {
     .action(async (...args: Parameters<typeof Actions.agentStartCommand>) => (await actions()).agentStartCommand(...args))
   agent
     .command('status')
-    .description("the agent's state, model, dataset, outbox and rounds, from <dataDir>/status.json")
+    .description("the agent's state, model, dataset, outbox, ε spent and left, and rounds, from <dataDir>/status.json")
     .requiredOption('--config <file>', 'device.json')
     .option('--json', 'print the status as JSON')
     .action(async (...args: Parameters<typeof Actions.agentStatusCommand>) => (await actions()).agentStatusCommand(...args))

@@ -23,6 +23,7 @@ import {
 import { writeJsonConfig } from '../../hardware/index.js'
 import type { AgentStatus } from '../daemon/agent-daemon.js'
 import { parseAgentConfig } from '../daemon/config.js'
+import { privacyText } from '../daemon/privacy-budget.js'
 import { ConsoleUsageError } from '../errors.js'
 import { AuditLog } from './audit-log.js'
 import {
@@ -76,7 +77,7 @@ const HELP = [
   'whoami                    who is logged in',
   'login                     print a challenge for `cw console code`',
   'answer <login>            answer the challenge',
-  'status [--json]           the agent: device, state, model, samples',
+  'status [--json]           the agent: device, state, model, samples, ε spent and left',
   'sensors [--json]          the sensors; `sensors watch <id>` until Ctrl-C',
   'model [--json]            the model inference runs on, its round',
   'rounds [--json]           the last rounds and what became of them',
@@ -251,6 +252,7 @@ export class TechnicianConsole {
           `model    ${status.model ?? 'none'}${status.modelRound === null ? '' : ` (round ${status.modelRound})`}`,
           `samples  ${status.samples}`,
           `outbox   ${status.outbox.pending} pending, ${status.outbox.dead} dead`,
+          `privacy  ${privacyText(status.privacy)}`,
           `mesh     ${status.mesh.peers} peers, ${status.mesh.gateways} gateways`,
         ])
       case 'sensors': {

@@ -26,6 +26,7 @@ import {
   hashMessage,
   localTrainingOf,
   parseRoundParams,
+  parseRoundPrivacy,
   signInferenceAttestation,
   signUpdateAttestation,
   type Signed,
@@ -57,6 +58,7 @@ import {
   SAMPLE_FLUSH_COUNT,
   SAMPLE_FLUSH_MS,
   SEQUENCE_BLOCK,
+  PRIVACY_FILE,
   STATE_FILE,
   STATUS_DEBOUNCE_MS,
   STOP_STEP_TIMEOUT_MS,
@@ -65,6 +67,7 @@ import { LoadedModel, topClass } from './inference-model.js'
 import { modelIo, trainLocalRound } from './local-training.js'
 import { scoreModel } from './model-score.js'
 import { ModelProvenance } from './provenance.js'
+import { PrivacyBudget, type PrivacyBudgetStatus } from './privacy-budget.js'
 import { SensorPipeline, type SensorState, type WindowSample } from './sensor-pipeline.js'
 import { isValidationSample, seedOf } from './stable-split.js'
 
@@ -103,6 +106,8 @@ export interface AgentStatus {
   /** Non-null once a gateway's signed receipt said the device is revoked: training stopped, inference goes on. */
   revoked: { round: string; at: number } | null
   sensors: SensorState[]
+  /** Differential privacy: ε spent over the DP rounds this device took part in, and left of its budget. */
+  privacy: PrivacyBudgetStatus
   /** Unix ms of the process start and of this status. */
   startedAt: number
   updatedAt: number
@@ -184,6 +189,8 @@ async function open(agent: AgentBundle, logger: Logger, closers: (() => Promise<
   // --- local state ---------------------------------------------------------------------------------
   const state = await AgentState.open(join(dataDir, STATE_FILE), log)
   closers.push(() => state.flush())
+  const privacyBudget = await PrivacyBudget.open({ file: join(dataDir, PRIVACY_FILE), policy: config.privacy, logger })
+  closers.push(() => privacyBudget.flush())
   const dataset = await SampleStore.open({ location: join(dataDir, DATASET_DIR), maxBytes: config.caps.datasetBytes, logger })
   closers.push(() => dataset.close())
   const modelsDb = new Level<string, unknown>(join(dataDir, MODELS_DIR))
@@ -280,6 +287,7 @@ async function open(agent: AgentBundle, logger: Logger, closers: (() => Promise<
       mesh: { peers: mesh.libp2p.getPeers().length, gateways: [...announcers.values()].filter((p) => mesh.libp2p.getConnections(p).length > 0).length },
       revoked: state.data.revoked,
       sensors: pipeline.states(),
+      privacy: privacyBudget.status(),
       startedAt,
       updatedAt: Date.now(),
     }
@@ -554,6 +562,18 @@ async function open(agent: AgentBundle, logger: Logger, closers: (() => Promise<
       } catch (err) {
         return await skip(`bad-params: ${errorText(err)}`)
       }
+      let roundPrivacy: ReturnType<typeof parseRoundPrivacy>
+      try {
+        roundPrivacy = parseRoundPrivacy(m.privacy)
+      } catch (err) {
+        return await skip(`bad-privacy: ${errorText(err)}`)
+      }
+      // The owner's budget: refused here, before anything is fetched or trained.
+      const budget = privacyBudget.check(round, roundPrivacy)
+      if (!budget.ok) {
+        rlog.warn({ reason: budget.reason, detail: budget.detail }, 'round refused: privacy policy')
+        return await skip(`${budget.reason}: ${budget.detail}`)
+      }
       const free = freemem()
       if (free < config.training.minFreeMemoryBytes) return await skip(`low-memory: ${free} bytes available, ${config.training.minFreeMemoryBytes} needed`)
       // Provenance: a base model no authorised gateway settled is neither trained nor run.
@@ -594,11 +614,13 @@ async function open(agent: AgentBundle, logger: Logger, closers: (() => Promise<
         ...(params.mu === undefined ? {} : { mu: params.mu }),
         ...(params.maxNorm === undefined ? {} : { maxNorm: params.maxNorm }),
         encoding: config.training.encoding,
+        ...(roundPrivacy?.mode === 'device' ? { privacy: { clipNorm: roundPrivacy.clipNorm, noiseMultiplier: roundPrivacy.noiseMultiplier } } : {}),
         engine: trainingRunner,
         signal,
         logger,
       })
       signal.throwIfAborted()
+      if (roundPrivacy !== undefined) await privacyBudget.spend(round, roundPrivacy)
       const attestation = await signUpdateAttestation({
         domain: fleet.domain,
         signer,

@@ -6,6 +6,7 @@ import { inputScalingSchema } from '../../protocols/model/input-scaling.js'
 import { multiaddrTextSchema } from '../../protocols/config/fleet-file.js'
 import { parseConfig } from '../../protocols/config/parse-config.js'
 import { UPDATE_ENCODINGS } from '../../protocols/tensors/update-encodings.js'
+import { privacyPolicySchema } from '../../protocols/privacy/privacy-policy.js'
 import {
   DEFAULT_ATTESTATIONS_PER_MINUTE,
   DEFAULT_DATA_DIR,
@@ -85,6 +86,9 @@ export const agentConfigSchema = z.strictObject({
     })
     .optional()
     .describe('the field technician’s serial console (edge-agent/console); absent: none'),
+  privacy: privacyPolicySchema
+    .optional()
+    .describe('the data owner’s differential-privacy policy: rounds that announce no DP, too little noise, or would take ε past maxEpsilon are refused (recorded with the reason); absent: the device follows each round’s announced DP with no limit'),
   statusIntervalMs: z.number().int().min(100).max(600_000).default(DEFAULT_STATUS_INTERVAL_MS).describe('status.json is rewritten at least this often'),
 })
 

@@ -84,3 +84,10 @@ export const MODEL_FETCH_TIMEOUT_MS = 120_000
 export const CHAIN_TIMEOUT_MS = 10_000
 /** How long stop() waits for a step in flight (training is aborted between steps) before closing anyway. */
 export const STOP_STEP_TIMEOUT_MS = 10_000
+
+/** The δ at which `cw agent status` states ε spent when device.json has no privacy policy. */
+export const DEFAULT_STATUS_PRIVACY_DELTA = 1e-5
+/** Round numbers the privacy ledger remembers as counted. */
+export const MAX_PRIVACY_ROUNDS_KEPT = 4096
+/** The privacy ledger, in the data directory. */
+export const PRIVACY_FILE = 'privacy.json'

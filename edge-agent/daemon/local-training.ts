@@ -13,6 +13,8 @@ import {
   sortByName,
   type ModelProto,
   type NamedTensor,
+  privatiseUpdate,
+  type GaussianSource,
   type UpdateEncoding,
 } from '../../protocols/index.js'
 import type { StoredSample } from '../dataset/index.js'
@@ -62,6 +64,8 @@ export interface LocalRoundParameters {
   mu?: number
   maxNorm?: number
   encoding: UpdateEncoding
+  /** Device-level DP: the delta is clipped to clipNorm and noised (σ·clipNorm) before it is encoded. */
+  privacy?: { clipNorm: number; noiseMultiplier: number; gaussian?: GaussianSource }
   engine?: GraphRunnerFactory
   signal?: AbortSignal
   logger?: Logger
@@ -75,6 +79,8 @@ export interface LocalRoundMetrics {
   /** L2 norm of the delta before clipping. */
   norm: number
   clipped: boolean
+  /** Device-level DP: standard deviation of the noise added to each coordinate. */
+  noiseStd?: number
 }
 
 export interface LocalRoundReturnType {
@@ -122,7 +128,12 @@ export async function trainLocalRound(p: LocalRoundParameters): Promise<LocalRou
     const scale = ((p.maxNorm as number) * CLIP_HEADROOM) / norm
     for (const t of delta) for (let i = 0; i < t.data.length; i++) t.data[i] = (t.data[i] as number) * scale
   }
-  const update = encodeUpdate(delta, { encoding: p.encoding })
+  // Device-level DP: nothing but the privatised delta is encoded, hashed and so signed.
+  const privatised =
+    p.privacy === undefined
+      ? undefined
+      : privatiseUpdate(delta, { clipNorm: p.privacy.clipNorm, noiseMultiplier: p.privacy.noiseMultiplier, ...(p.privacy.gaussian === undefined ? {} : { gaussian: p.privacy.gaussian }) })
+  const update = encodeUpdate(privatised?.delta ?? delta, { encoding: p.encoding })
   const last = result.epochs[result.epochs.length - 1]
   const metrics: LocalRoundMetrics = {
     samples: p.samples.length,
@@ -130,7 +141,8 @@ export async function trainLocalRound(p: LocalRoundParameters): Promise<LocalRou
     loss: last?.loss ?? Number.NaN,
     ...(last?.accuracy === undefined ? {} : { accuracy: last.accuracy }),
     norm,
-    clipped,
+    clipped: clipped || (privatised?.clipped ?? false),
+    ...(privatised === undefined ? {} : { noiseStd: privatised.noiseStd }),
   }
   return { update, updateHash: contentId(update), metrics, metricsHash: contentId(new TextEncoder().encode(JSON.stringify(metrics))) }
 }

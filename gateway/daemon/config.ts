@@ -4,7 +4,7 @@
 // exported so that the README's configuration reference is generated from it.
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { z } from 'zod'
-import { multiaddrTextSchema, parseConfig, strategyFor } from '../../protocols/index.js'
+import { MEAN_STRATEGIES, multiaddrTextSchema, parseConfig, PrivacyStrategyError, strategyFor } from '../../protocols/index.js'
 import { keyStoreConfigSchema, readJsonConfig, type KeyStoreConfig } from '../../hardware/index.js'
 import { roundConfigSchema, type RoundConfig } from '../rounds/index.js'
 import {
@@ -157,6 +157,9 @@ export const gatewayConfigSchema = z
     } catch (err) {
       ctx.addIssue({ code: 'custom', path: ['rounds', 'config', 'strategy'], message: err instanceof Error ? err.message : String(err) })
     }
+    const privacy = c.rounds.config.privacy
+    if (privacy?.mode === 'central' && !MEAN_STRATEGIES.includes(name))
+      ctx.addIssue({ code: 'custom', path: ['rounds', 'config', 'privacy', 'mode'], message: new PrivacyStrategyError(name, 'central DP', `only a mean can be noised (${MEAN_STRATEGIES.join(', ')}); clip on the devices instead`).message })
   })
 
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>

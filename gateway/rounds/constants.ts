@@ -26,3 +26,6 @@ export const MAX_VALIDATION_CLASSES = 65_536
 export const MAX_VALIDATION_CSV_BYTES = 512 * 1024 * 1024
 export const MAX_VALIDATION_ROWS = 1_000_000
 export const MAX_VALIDATION_HEADER_BYTES = 1024 * 1024
+
+/** The δ at which a DP round states each device's ε when its configuration names none. */
+export const DEFAULT_PRIVACY_DELTA = 1e-5

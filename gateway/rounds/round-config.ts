@@ -1,7 +1,8 @@
 // A round's settings, validated once at the boundary; errors name the field.
 import { z } from 'zod'
 import { RoundConfigError } from '../errors.js'
-import { DEFAULT_MIN_UPDATES, DEFAULT_ROUND_SECONDS, DEFAULT_SELECTION } from './constants.js'
+import { MAX_CLIP_NORM, MAX_DELTA, MAX_NOISE_MULTIPLIER, MIN_DELTA, PRIVACY_MODES } from '../../protocols/index.js'
+import { DEFAULT_MIN_UPDATES, DEFAULT_PRIVACY_DELTA, DEFAULT_ROUND_SECONDS, DEFAULT_SELECTION } from './constants.js'
 
 export const roundConfigSchema = z.strictObject({
   /** Participant selection: a fraction of the eligible devices, at least `min`, at most `max`. */
@@ -28,6 +29,24 @@ export const roundConfigSchema = z.strictObject({
       .describe('fedavg, fedprox (mu), fedadam / fedyogi / fedadagrad (lr, beta1, beta2, tau), median (weighted), trimmed-mean (trim, weighted), krum; clipped-<name> clips each update to params.maxNorm first'),
     params: z.record(z.string(), z.number()).default({}).describe("the strategy's numeric parameters, announced with the round"),
   }),
+  /**
+   * Differential privacy for the round (docs: README "Privacy"). `device`: every device clips its
+   * update to `clipNorm` and adds N(0, (noiseMultiplier·clipNorm)²) noise before signing it;
+   * `central`: the gateway clips each update and noises the mean. `delta` is the δ at which the
+   * round record states each device's ε. `amplifyBySelection` accounts with the selected fraction
+   * of eligible devices as the sample rate; the selection is public, so by default each round a
+   * device takes part in counts in full (sample rate 1).
+   */
+  privacy: z
+    .strictObject({
+      mode: z.enum(PRIVACY_MODES).describe('device: each device clips and noises its update before signing; central: the gateway clips each update and noises the mean (fedavg, fedprox only)'),
+      clipNorm: z.number().gt(0).max(MAX_CLIP_NORM).describe('L2 bound C of one device’s whole update'),
+      noiseMultiplier: z.number().gt(0).max(MAX_NOISE_MULTIPLIER).describe('σ: noise standard deviation σ·C per coordinate (device), σ·C/n on the mean of n (central)'),
+      delta: z.number().min(MIN_DELTA).max(MAX_DELTA).default(DEFAULT_PRIVACY_DELTA).describe('the δ at which the round record states each device’s ε'),
+      amplifyBySelection: z.boolean().default(false).describe('account with the selected fraction of eligible devices as the sample rate (sound only where the selection is secret; it is published, so default: 1)'),
+    })
+    .optional()
+    .describe('differential privacy for the round; absent: none'),
 })
   .refine((c) => c.quorum === undefined || c.quorum >= c.minUpdates, { message: 'quorum must not be below minUpdates (the round would close with too few updates to aggregate)', path: ['quorum'] })
 

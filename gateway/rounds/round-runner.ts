@@ -31,6 +31,16 @@ import {
   type Signed,
   type Signer,
   type Strategy,
+  contributionPrivacy,
+  decodeRoundRecord,
+  encodeRoundPrivacy,
+  MEAN_STRATEGIES,
+  parseRoundPrivacy,
+  PrivacyStrategyError,
+  withCentralDp,
+  type GaussianSource,
+  type LedgerEntry,
+  type RoundPrivacy,
 } from '../../protocols/index.js'
 import { EvaluationError, RoundConfigError, RoundStateError } from '../errors.js'
 import { minUpdatesOf, parseRoundConfig, quorumOf, type RoundConfig, type RoundConfigInput } from './round-config.js'
@@ -60,6 +70,8 @@ export interface RoundRunnerParameters {
   onState?(meta: RoundMeta): Promise<void>
   /** Unix seconds. */
   now?(): number
+  /** Noise of central-DP rounds; the platform CSPRNG unless a benchmark gives its own. */
+  gaussian?: GaussianSource
   logger?: Logger
 }
 
@@ -98,6 +110,8 @@ export class RoundRunner {
   async start({ round, baseModel, config: input, eligible, eligibleBlock = 0n }: StartRoundParameters): Promise<RoundMeta> {
     const config = parseRoundConfig(input)
     const strategy = this.#p.strategy(config.strategy)
+    if (config.privacy?.mode === 'central' && !MEAN_STRATEGIES.includes(strategy.name))
+      throw new PrivacyStrategyError(strategy.name, 'central DP', `only a mean can be noised (${MEAN_STRATEGIES.join(', ')}); clip on the devices instead`)
     decodeModel(baseModel) // a base model that does not decode is refused before anything is written
     const baseHash = contentId(baseModel)
     await this.#p.store.putModel(baseHash, baseModel)
@@ -117,6 +131,7 @@ export class RoundRunner {
       selectionRule: encodeSelectionRule(config.selection),
       eligibleBlock,
       participantsRoot: participantsRoot(participants),
+      privacy: encodeRoundPrivacy(roundPrivacyOf(config.privacy, participants.length, eligible.length)),
     }
     const signed = await signMessage('RoundAnnouncement', { domain: this.#p.domain, message, signer: this.#p.gateway })
     const opened = await this.#p.store.open({
@@ -194,7 +209,10 @@ export class RoundRunner {
     if (baseBytes === undefined) throw new RoundStateError(round, meta.state, `base model ${meta.baseModel} is not in the store`)
     const model = decodeModel(baseBytes)
     const base = sortByName(readInitializers(model, { floatOnly: true })) as NamedTensor<'float32'>[]
-    const strategy = this.#p.strategy(meta.config.strategy)
+    const announced = announcementOf(meta)
+    const privacy = parseRoundPrivacy(announced.message.privacy)
+    const plain = this.#p.strategy(meta.config.strategy)
+    const strategy = privacy?.mode === 'central' ? withCentralDp(plain, { clipNorm: privacy.clipNorm, noiseMultiplier: privacy.noiseMultiplier, ...(this.#p.gaussian === undefined ? {} : { gaussian: this.#p.gaussian }) }) : plain
     const previousState = await this.#previousState(round)
     async function* updates(): AsyncGenerator<ClientUpdate> {
       for await (const bytes of store.updates(round)) {
@@ -248,10 +266,12 @@ export class RoundRunner {
         const submission = decodeSubmission(bytes)
         if (usedSet.has(submission.attestation.message.device.toLowerCase())) consensus.add(decodeUpdate(submission.update).tensors)
       }
+      const ledgers = privacy === undefined ? undefined : await this.#ledgers(round)
       for await (const bytes of store.updates(round)) {
         const submission = decodeSubmission(bytes)
         const isUsed = usedSet.has(submission.attestation.message.device.toLowerCase())
         contributions.push({
+          ...(privacy === undefined || ledgers === undefined ? {} : { privacy: contributionPrivacy(ledgers.get(submission.attestation.message.device.toLowerCase()) ?? [], privacy) }),
           attestation: submission.attestation,
           certificate: submission.certificate,
           used: isUsed,
@@ -285,6 +305,35 @@ export class RoundRunner {
     return this.#changed(store.transition(round, 'aggregating', { result }, blobs))
   }
 
+  /**
+   * Each device's privacy ledger before `round`: from the latest earlier round record it is in.
+   * Reads records back until every round is seen; a fleet's first DP round reads none.
+   */
+  async #ledgers(round: bigint): Promise<Map<string, LedgerEntry[]>> {
+    const found = new Map<string, LedgerEntry[]>()
+    const seen = new Set<string>()
+    for (let r = round - 1n; r >= 0n; r--) {
+      const meta = await this.#p.store.get(r)
+      const hash = meta?.result?.recordHash
+      if (hash === undefined) continue
+      const bytes = await this.#p.store.model(hash)
+      if (bytes === undefined) continue
+      let record
+      try {
+        record = decodeRoundRecord(bytes)
+      } catch {
+        continue // round 0 holds the genesis document, not a round record
+      }
+      for (const c of record.contributions) {
+        const device = c.attestation.message.device.toLowerCase()
+        if (seen.has(device)) continue
+        seen.add(device)
+        if (c.privacy !== undefined) found.set(device, c.privacy.ledger)
+      }
+    }
+    return found
+  }
+
   /** The server optimiser state the previous round left, if any, and its hash. */
   async #previousState(round: bigint): Promise<{ tensors: NamedTensor<'float32'>[]; hash?: Hex }> {
     if (round === 0n) return { tensors: [] }
@@ -309,6 +358,13 @@ export class RoundRunner {
   }
 }
 
+/** The announced privacy of a round configured with `privacy`, n of `eligible` devices selected. */
+export function roundPrivacyOf(privacy: RoundConfig['privacy'], selected: number, eligible: number): RoundPrivacy | undefined {
+  if (privacy === undefined) return undefined
+  const sampleRate = privacy.amplifyBySelection && eligible > 0 ? Math.min(1, selected / eligible) : 1
+  return { mode: privacy.mode, clipNorm: privacy.clipNorm, noiseMultiplier: privacy.noiseMultiplier, sampleRate, delta: privacy.delta }
+}
+
 /** A stored round's announcement as signed: its bigint fields back from their decimal strings. */
 export function announcementOf(meta: RoundMeta): Signed<'RoundAnnouncement'> {
   const m = meta.announcement.message
@@ -325,6 +381,8 @@ export function announcementOf(meta: RoundMeta): Signed<'RoundAnnouncement'> {
       selectionRule: m.selectionRule as string,
       eligibleBlock: BigInt(m.eligibleBlock as string),
       participantsRoot: m.participantsRoot as Hex,
+      // Rounds stored before announcements carried privacy announced none.
+      privacy: (m.privacy as string | undefined) ?? '',
     },
     signature: meta.announcement.signature,
   }

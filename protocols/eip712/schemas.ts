@@ -13,6 +13,8 @@ import {
 } from '../constants.js'
 import { InvalidArgumentError } from '../errors.js'
 import type { MessageKind } from './types.js'
+import { MAX_ROUND_PRIVACY_LENGTH } from '../privacy/constants.js'
+import { parseRoundPrivacy } from '../privacy/round-privacy.js'
 
 // The JSON Schema shapes in `.meta` are what docs/configuration.md and docs/schemas/ show for these custom checks.
 export const addressSchema = z
@@ -52,6 +54,13 @@ export const roundAnnouncementSchema = z.strictObject({
   selectionRule: z.string().min(1).max(MAX_SELECTION_RULE_LENGTH),
   eligibleBlock: uint64Schema,
   participantsRoot: bytes32Schema,
+  privacy: z.string().max(MAX_ROUND_PRIVACY_LENGTH).superRefine((text, ctx) => {
+    try {
+      parseRoundPrivacy(text)
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) })
+    }
+  }),
 })
 
 export const updateAttestationSchema = z.strictObject({

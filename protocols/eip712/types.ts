@@ -27,6 +27,9 @@ export const EIP712_TYPES = {
     { name: 'selectionRule', type: 'string' },
     { name: 'eligibleBlock', type: 'uint64' },
     { name: 'participantsRoot', type: 'bytes32' },
+    // The differential privacy the round runs under (protocols/privacy/round-privacy.ts): empty
+    // for none, else canonical JSON of mode, clip norm, noise multiplier, sample rate and δ.
+    { name: 'privacy', type: 'string' },
   ],
   UpdateAttestation: [
     { name: 'fleet', type: 'bytes32' },

@@ -18,6 +18,12 @@ import { decodeRoundRecord, type RoundRecord } from './round-record.js'
 import { aggregationSamples, Consensus, contributionQuality } from './scoring.js'
 import { checkSelection, parseSelectionRule, selectionSeed } from './selection.js'
 import { certifiedMaxSamples } from './sample-bounds.js'
+import { parseRoundPrivacy, type RoundPrivacy } from '../privacy/round-privacy.js'
+import { withCentralDp, centralNoiseStd } from '../privacy/central-dp.js'
+import { contributionPrivacy } from '../privacy/ledger.js'
+
+/** Relative tolerance on a recorded ε: the accountant's arithmetic, not a statistical allowance. */
+const EPSILON_TOLERANCE = 1e-9
 
 export interface AuditItem {
   item: string
@@ -79,6 +85,36 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
     ruleProblem ?? (isHashEqual(seed, a.selectionSeed) ? `seed ${a.selectionSeed}, rule ${a.selectionRule}, eligible at block ${a.eligibleBlock}` : `the seed is not keccak256(round, baseModel) = ${seed}`),
   )
 
+  // The round's differential privacy, as announced.
+  let privacy: RoundPrivacy | undefined
+  try {
+    privacy = parseRoundPrivacy(a.privacy)
+    check('privacy', true, privacy === undefined ? 'no differential privacy announced' : `${privacy.mode} DP: clip ${privacy.clipNorm}, noise multiplier ${privacy.noiseMultiplier}, sample rate ${privacy.sampleRate}, δ ${privacy.delta}`)
+  } catch (err) {
+    check('privacy', false, err instanceof Error ? err.message : String(err))
+  }
+  for (const c of record.contributions) {
+    const who = `contribution ${c.attestation.message.device}`
+    if (privacy === undefined) {
+      if (c.privacy !== undefined) check(`${who}: ε`, false, 'records a privacy ledger in a round without DP')
+      continue
+    }
+    if (c.privacy === undefined) {
+      check(`${who}: ε`, false, 'no privacy ledger in a DP round')
+      continue
+    }
+    const last = c.privacy.ledger.find((e) => e.sampleRate === privacy.sampleRate && e.noiseMultiplier === privacy.noiseMultiplier)
+    if (last === undefined) {
+      check(`${who}: ε`, false, `the ledger does not count this round (sample rate ${privacy.sampleRate}, noise multiplier ${privacy.noiseMultiplier})`)
+      continue
+    }
+    // The ledger before this round, with this round added back: the accountant's ε at the announced δ.
+    const before = c.privacy.ledger.flatMap((e) => (e === last ? (e.rounds > 1 ? [{ ...e, rounds: e.rounds - 1 }] : []) : [e]))
+    const { epsilon } = contributionPrivacy(before, privacy)
+    const rounds = c.privacy.ledger.reduce((n, e) => n + e.rounds, 0)
+    check(`${who}: ε`, Math.abs(epsilon - c.privacy.epsilon) <= EPSILON_TOLERANCE * epsilon, `recomputed ε=${epsilon} at δ=${privacy.delta} over ${rounds} DP rounds, recorded ${c.privacy.epsilon}`)
+  }
+
   // Signatures and blobs of every contribution.
   const updates: ClientUpdate[] = []
   let allBlobs = true
@@ -128,7 +164,9 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
     check('strategy', false, `params ${JSON.stringify(a.params)} are not JSON`)
     return { ok: false, recordHash, round: record.round, items, record }
   }
-  const strategy = strategyFor(a.strategy, params)
+  const plain = strategyFor(a.strategy, params)
+  // Central DP: recompute the clipped mean without noise, then test the noise the gateway added.
+  const strategy = privacy?.mode === 'central' ? withCentralDp(plain, { clipNorm: privacy.clipNorm, noiseMultiplier: privacy.noiseMultiplier, gaussian: null }) : plain
   const contributions: RecordedContribution[] = []
   let nextState: Hex | undefined
   let newModel = record.parentModel
@@ -138,7 +176,15 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
     const recomputed = contentId(bytes)
     newModel = record.keptParent ? record.parentModel : recomputed
     if (record.keptParent) check('new model', isHashEqual(record.newModel, record.parentModel), `evaluation kept the parent; the aggregate would have been ${recomputed}`)
-    else check('new model', isHashEqual(record.newModel, recomputed), `recomputed ${recomputed}, recorded ${record.newModel}`)
+    else if (privacy?.mode === 'central') {
+      const published = await fetch(record.newModel)
+      if (published === undefined || contentId(published).toLowerCase() !== record.newModel.toLowerCase()) check('new model', false, `central DP: the new model ${record.newModel} is not to be had`)
+      else {
+        const noisy = sortByName(readInitializers(decodeModel(published), { floatOnly: true }) as NamedTensor<'float32'>[])
+        const test = centralNoiseTest(noisy, aggregated.weights, centralNoiseStd(privacy, aggregated.used.length))
+        check('new model', test.ok, `central DP: the new model is the clipped mean plus noise of std ${test.measured.toPrecision(4)} over ${test.count} weights, announced ${test.expected.toPrecision(4)} (accepted ${test.low.toPrecision(4)}..${test.high.toPrecision(4)})`)
+      }
+    } else check('new model', isHashEqual(record.newModel, recomputed), `recomputed ${recomputed}, recorded ${record.newModel}`)
     if (aggregated.state.length > 0) nextState = contentId(encodeUpdate(aggregated.state, { encoding: 'float32' }))
     const used = new Set(aggregated.used.map((d) => d.toLowerCase()))
     const aggregateDelta = subtractWeights(aggregated.weights, base)
@@ -185,6 +231,35 @@ export async function auditRound(recordBytes: Uint8Array, fetch: FetchBlob): Pro
 }
 
 const isHashEqual = (a: Hex, b: Hex): boolean => a.toLowerCase() === b.toLowerCase()
+
+/**
+ * Whether `noisy − clean` looks like i.i.d. N(0, expected²) noise: its root mean square within
+ * 6 standard errors (1/√(2n) relative) of the announced standard deviation, and a mean near 0.
+ * Shapes and names must agree.
+ */
+export function centralNoiseTest(noisy: readonly NamedTensor<'float32'>[], clean: readonly NamedTensor<'float32'>[], expected: number): { ok: boolean; measured: number; expected: number; low: number; high: number; count: number } {
+  let count = 0
+  let sum = 0
+  let squares = 0
+  const sameLayout = noisy.length === clean.length && noisy.every((t, i) => t.name === clean[i]?.name && t.data.length === clean[i]?.data.length)
+  if (sameLayout)
+    noisy.forEach((t, i) => {
+      const c = (clean[i] as NamedTensor<'float32'>).data
+      for (let j = 0; j < t.data.length; j++) {
+        const d = (t.data[j] as number) - (c[j] as number)
+        sum += d
+        squares += d * d
+        count++
+      }
+    })
+  const measured = count === 0 ? 0 : Math.sqrt(squares / count)
+  const slack = count === 0 ? 0 : 6 / Math.sqrt(2 * count)
+  // float32 rounding of the noisy weights adds its own small spread; allowed for in the lower bound only.
+  const low = expected * (1 - slack) - 1e-6
+  const high = expected * (1 + slack) + 1e-6
+  const meanOk = count > 0 && Math.abs(sum / count) <= (6 * expected) / Math.sqrt(count) + 1e-6
+  return { ok: sameLayout && count > 0 && measured >= low && measured <= high && meanOk, measured, expected, low, high, count }
+}
 
 
 

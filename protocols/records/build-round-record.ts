@@ -6,7 +6,7 @@ import type { FleetDomain } from '../eip712/domain.js'
 import type { Signed } from '../eip712/schemas.js'
 import { buildContributionTree } from '../merkle/contributions.js'
 import { contentId } from '../tensors/update-codec.js'
-import { encodeRoundRecord, type RoundRecord } from './round-record.js'
+import { encodeRoundRecord, type ContributionPrivacy, type RoundRecord } from './round-record.js'
 import { splitRewards } from './scoring.js'
 
 /** The root settled for a round without contributions. */
@@ -19,6 +19,8 @@ export interface RecordedContribution {
   used: boolean
   /** From qualityPpm(delta, aggregate delta, used). */
   qualityPpm: number
+  /** Rounds under DP: the device's ledger after this round and its ε at the announced δ. */
+  privacy?: ContributionPrivacy
 }
 
 export interface BuildRoundRecordParameters {
@@ -70,6 +72,7 @@ export function buildRoundRecord(p: BuildRoundRecordParameters): BuildRoundRecor
       used: c.used,
       qualityPpm: c.qualityPpm,
       reward: rewards[i] ?? 0n,
+      ...(c.privacy === undefined ? {} : { privacy: c.privacy }),
     })),
     contributionsRoot: leaves.length === 0 ? EMPTY_ROOT : buildContributionTree(leaves).root,
     rewardTotal: p.rewardTotal,

@@ -6,6 +6,8 @@ import { BaseError, DecodeError, InvalidArgumentError } from '../errors.js'
 import type { Signed } from '../eip712/schemas.js'
 import { checkSize, decodeProtobuf, fromWireSigned, requireCanonical, toWireSigned, type WireObject } from '../wire/codec.js'
 import * as proto from '../wire/proto/messages.js'
+import { checkLedger, type LedgerEntry } from '../privacy/ledger.js'
+import { MAX_LEDGER_ENTRIES } from '../privacy/constants.js'
 
 export interface RoundContribution {
   attestation: Signed<'UpdateAttestation'>
@@ -13,6 +15,13 @@ export interface RoundContribution {
   used: boolean
   qualityPpm: number
   reward: bigint
+  /** Rounds under DP: the device's privacy ledger at this gateway after the round, and its ε at the announced δ. */
+  privacy?: ContributionPrivacy
+}
+
+export interface ContributionPrivacy {
+  ledger: LedgerEntry[]
+  epsilon: number
 }
 
 export interface RoundRecord {
@@ -42,6 +51,18 @@ const uint256Bytes = (value: bigint, field: string): Uint8Array => {
   if (value < 0n || value > MAX_UINT256) throw new InvalidArgumentError(field, 'must be a uint256')
   return hexToBytes(numberToHex(value, { size: 32 }))
 }
+const privacyWire = (privacy: ContributionPrivacy | undefined, field: string): { privacyLedger: proto.PrivacySpend[]; epsilon: number } => {
+  if (privacy === undefined) return { privacyLedger: [], epsilon: 0 }
+  try {
+    checkLedger(privacy.ledger)
+  } catch (err) {
+    throw new InvalidArgumentError(`${field}.ledger`, err instanceof Error ? err.message : String(err))
+  }
+  if (privacy.ledger.length === 0) throw new InvalidArgumentError(`${field}.ledger`, 'must hold at least this round')
+  if (!(privacy.epsilon > 0) || !Number.isFinite(privacy.epsilon)) throw new InvalidArgumentError(`${field}.epsilon`, 'must be a finite number > 0')
+  return { privacyLedger: privacy.ledger.map((e) => ({ sampleRate: e.sampleRate, noiseMultiplier: e.noiseMultiplier, rounds: e.rounds })), epsilon: privacy.epsilon }
+}
+
 const optionalHash = (h: Hex | undefined): Uint8Array => (h === undefined ? new Uint8Array(0) : hexToBytes(h))
 
 export function encodeRoundRecord(record: RoundRecord): Uint8Array {
@@ -72,6 +93,7 @@ export function encodeRoundRecord(record: RoundRecord): Uint8Array {
         used: c.used,
         qualityPpm: c.qualityPpm,
         reward: uint256Bytes(c.reward, `contributions.${i}.reward`),
+        ...privacyWire(c.privacy, `contributions.${i}.privacy`),
       }
     }),
     contributionsRoot: hexToBytes(record.contributionsRoot),
@@ -89,11 +111,24 @@ const bytesOf = (field: string, value: Uint8Array, length: number): Uint8Array =
 const hashOf = (field: string, value: Uint8Array): Hex => bytesToHex(bytesOf(field, value, 32))
 const optionalHashOf = (field: string, value: Uint8Array): Hex | undefined => (value.length === 0 ? undefined : hashOf(field, value))
 
+const privacyOf = (at: string, ledger: proto.PrivacySpend[], epsilon: number): ContributionPrivacy | undefined => {
+  if (ledger.length === 0 && epsilon === 0) return undefined
+  if (ledger.length === 0) throw new DecodeError(TYPE, `${at}.privacyLedger`, 'an ε without a ledger')
+  if (!(epsilon > 0) || !Number.isFinite(epsilon)) throw new DecodeError(TYPE, `${at}.epsilon`, 'must be a finite number > 0 beside a ledger')
+  const entries = ledger.map((e) => ({ sampleRate: e.sampleRate, noiseMultiplier: e.noiseMultiplier, rounds: e.rounds }))
+  try {
+    checkLedger(entries)
+  } catch (err) {
+    throw new DecodeError(TYPE, `${at}.privacyLedger`, err instanceof Error ? err.message : String(err))
+  }
+  return { ledger: entries, epsilon }
+}
+
 /** Decodes a record strictly (size cap, canonical bytes, every nested message validated). */
 export function decodeRoundRecord(bytes: Uint8Array): RoundRecord {
   checkSize(TYPE, bytes)
   const wire = decodeProtobuf(TYPE, bytes, () =>
-    proto.RoundRecord.decode(bytes, { limits: { contributions: MAX_RECORD_CONTRIBUTIONS } }),
+    proto.RoundRecord.decode(bytes, { limits: { contributions: MAX_RECORD_CONTRIBUTIONS, contributions$: { privacyLedger: MAX_LEDGER_ENTRIES } } }),
   )
   requireCanonical(TYPE, bytes, proto.RoundRecord.encode(wire))
   if (wire.announcement === undefined) throw new DecodeError(TYPE, 'announcement', 'missing')
@@ -109,12 +144,14 @@ export function decodeRoundRecord(bytes: Uint8Array): RoundRecord {
     const at = `contributions.${i}`
     if (c.attestation === undefined || c.certificate === undefined) throw new DecodeError(TYPE, at, 'attestation and certificate are required')
     if (c.qualityPpm > PPM) throw new DecodeError(TYPE, `${at}.qualityPpm`, `exceeds ${PPM}`)
+    const privacy = privacyOf(at, c.privacyLedger, c.epsilon)
     return {
       attestation: nested(`${at}.attestation`, () => fromWireSigned('UpdateAttestation', c.attestation as unknown as WireObject)),
       certificate: nested(`${at}.certificate`, () => fromWireSigned('DeviceCertificate', c.certificate as unknown as WireObject)),
       used: c.used,
       qualityPpm: c.qualityPpm,
       reward: BigInt(hashOf(`${at}.reward`, c.reward)),
+      ...(privacy === undefined ? {} : { privacy }),
     }
   })
   contributions.forEach((c, i) => {

@@ -73,6 +73,7 @@ async function forge(node: MeshNode, n: number): Promise<void> {
         selectionRule: '{"fraction":1,"max":10000,"min":1}',
         eligibleBlock: 1n,
         participantsRoot: keccak256(toHex('root')),
+        privacy: '',
       },
     })
     await node.libp2p.services.pubsub.publish(gateway.topics.rounds, encodeSigned('RoundAnnouncement', announcement))

@@ -95,7 +95,7 @@ async function announcement(signer = fleet.gatewaySigner, round = 1n): Promise<S
     strategy: 'fedavg',
     params: '{}',
     deadline: 2000000000n,
-    selectionSeed: `0x${'5e'.repeat(32)}`, selectionRule: '{"fraction":1,"max":10000,"min":1}', eligibleBlock: 0n, participantsRoot: `0x${'9a'.repeat(32)}`,
+    selectionSeed: `0x${'5e'.repeat(32)}`, selectionRule: '{"fraction":1,"max":10000,"min":1}', eligibleBlock: 0n, participantsRoot: `0x${'9a'.repeat(32)}`, privacy: '',
   }
   return signRoundAnnouncement({ domain: fleet.domain, signer, message })
 }

@@ -7,6 +7,7 @@ import {
   MAX_ROUND_PARAMS_LENGTH,
   MAX_UINT64,
   SIGNER_FIELD,
+  encodeRoundPrivacy,
   fleetDomain,
   type FleetDomain,
   type MessageKind,
@@ -50,6 +51,21 @@ export const MESSAGE_ARBITRARIES: { [K in MessageKind]: () => fc.Arbitrary<Messa
       selectionRule: nonEmptyLabel(),
       eligibleBlock: uint64(),
       participantsRoot: bytes32(),
+      privacy: fc.oneof(
+        { weight: 1, arbitrary: fc.constant('') },
+        {
+          weight: 3,
+          arbitrary: fc
+            .record({
+              mode: fc.constantFrom('device' as const, 'central' as const),
+              clipNorm: fc.double({ min: 0.001, max: 100, noNaN: true }),
+              noiseMultiplier: fc.double({ min: 0.01, max: 100, noNaN: true }),
+              sampleRate: fc.double({ min: 0.001, max: 1, noNaN: true }),
+              delta: fc.double({ min: 1e-12, max: 0.01, noNaN: true }),
+            })
+            .map((p) => encodeRoundPrivacy(p)),
+        },
+      ),
     }),
   UpdateAttestation: () =>
     fc.record({
@@ -114,6 +130,7 @@ export function exampleMessage<K extends MessageKind>(kind: K, signer: Address):
       selectionRule: '{"fraction":1,"max":10000,"min":1}',
       eligibleBlock: 12n,
       participantsRoot: hash(4),
+      privacy: '{"clipNorm":1,"delta":0.00001,"mode":"device","noiseMultiplier":1.1,"sampleRate":0.5}',
     },
     UpdateAttestation: {
       fleet,

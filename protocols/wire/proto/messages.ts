@@ -332,6 +332,7 @@ export interface RoundAnnouncement {
   selectionRule: string
   eligibleBlock: bigint
   participantsRoot: Uint8Array<ArrayBuffer>
+  privacy: string
   signature: Uint8Array<ArrayBuffer>
 }
 
@@ -400,6 +401,11 @@ export namespace RoundAnnouncement {
           w.bytes(obj.participantsRoot)
         }
 
+        if ((obj.privacy != null && obj.privacy !== '')) {
+          w.uint32(98)
+          w.string(obj.privacy)
+        }
+
         if ((obj.signature != null && obj.signature.byteLength > 0)) {
           w.uint32(122)
           w.bytes(obj.signature)
@@ -421,6 +427,7 @@ export namespace RoundAnnouncement {
           selectionRule: '',
           eligibleBlock: 0n,
           participantsRoot: uint8ArrayAlloc(0),
+          privacy: '',
           signature: uint8ArrayAlloc(0)
         }
 
@@ -472,6 +479,10 @@ export namespace RoundAnnouncement {
             }
             case 11: {
               obj.participantsRoot = reader.bytes()
+              break
+            }
+            case 12: {
+              obj.privacy = reader.string()
               break
             }
             case 15: {
@@ -570,6 +581,13 @@ export namespace RoundAnnouncement {
               }
               break
             }
+            case 12: {
+              yield {
+                field: `${prefix}.privacy`,
+                value: reader.string()
+              }
+              break
+            }
             case 15: {
               yield {
                 field: `${prefix}.signature`,
@@ -644,6 +662,11 @@ export namespace RoundAnnouncement {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface RoundAnnouncementPrivacyFieldEvent {
+    field: '$.privacy'
+    value: string
+  }
+
   export interface RoundAnnouncementSignatureFieldEvent {
     field: '$.signature'
     value: Uint8Array<ArrayBuffer>
@@ -657,7 +680,7 @@ export namespace RoundAnnouncement {
     return decodeMessage(buf, RoundAnnouncement.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundAnnouncement>): Generator<RoundAnnouncementFleetFieldEvent | RoundAnnouncementRoundFieldEvent | RoundAnnouncementGatewayFieldEvent | RoundAnnouncementBaseModelFieldEvent | RoundAnnouncementStrategyFieldEvent | RoundAnnouncementParamsFieldEvent | RoundAnnouncementDeadlineFieldEvent | RoundAnnouncementSelectionSeedFieldEvent | RoundAnnouncementSelectionRuleFieldEvent | RoundAnnouncementEligibleBlockFieldEvent | RoundAnnouncementParticipantsRootFieldEvent | RoundAnnouncementSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundAnnouncement>): Generator<RoundAnnouncementFleetFieldEvent | RoundAnnouncementRoundFieldEvent | RoundAnnouncementGatewayFieldEvent | RoundAnnouncementBaseModelFieldEvent | RoundAnnouncementStrategyFieldEvent | RoundAnnouncementParamsFieldEvent | RoundAnnouncementDeadlineFieldEvent | RoundAnnouncementSelectionSeedFieldEvent | RoundAnnouncementSelectionRuleFieldEvent | RoundAnnouncementEligibleBlockFieldEvent | RoundAnnouncementParticipantsRootFieldEvent | RoundAnnouncementPrivacyFieldEvent | RoundAnnouncementSignatureFieldEvent> {
     return streamMessage(buf, RoundAnnouncement.codec(), opts)
   }
 }
@@ -2067,6 +2090,8 @@ export interface RoundContribution {
   used: boolean
   qualityPpm: number
   reward: Uint8Array<ArrayBuffer>
+  privacyLedger: PrivacySpend[]
+  epsilon: number
 }
 
 export namespace RoundContribution {
@@ -2104,6 +2129,18 @@ export namespace RoundContribution {
           w.bytes(obj.reward)
         }
 
+        if (obj.privacyLedger != null && obj.privacyLedger.length > 0) {
+          for (const value of obj.privacyLedger) {
+            w.uint32(50)
+            PrivacySpend.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.epsilon != null && obj.epsilon !== 0)) {
+          w.uint32(57)
+          w.double(obj.epsilon)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -2111,7 +2148,9 @@ export namespace RoundContribution {
         const obj: any = {
           used: false,
           qualityPpm: 0,
-          reward: uint8ArrayAlloc(0)
+          reward: uint8ArrayAlloc(0),
+          privacyLedger: [],
+          epsilon: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2144,6 +2183,20 @@ export namespace RoundContribution {
               obj.reward = reader.bytes()
               break
             }
+            case 6: {
+              if (opts.limits?.privacyLedger != null && obj.privacyLedger.length === opts.limits.privacyLedger) {
+                throw new MaxLengthError('Decode error - repeated field "privacyLedger" had too many elements')
+              }
+
+              obj.privacyLedger.push(PrivacySpend.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.privacyLedger$ ?? {}
+              }))
+              break
+            }
+            case 7: {
+              obj.epsilon = reader.double()
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2153,6 +2206,10 @@ export namespace RoundContribution {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          privacyLedger: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -2191,6 +2248,31 @@ export namespace RoundContribution {
               yield {
                 field: `${prefix}.reward`,
                 value: reader.bytes()
+              }
+              break
+            }
+            case 6: {
+              if (opts.limits?.privacyLedger != null && obj.privacyLedger === opts.limits.privacyLedger) {
+                throw new MaxLengthError('Streaming decode error - repeated field "privacyLedger" had too many elements')
+              }
+
+              for (const evt of PrivacySpend.codec().stream(reader, reader.uint32(), `${prefix}.privacyLedger[]`, {
+                limits: opts.limits?.privacyLedger$ ?? {}
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.privacyLedger
+                }
+              }
+
+              obj.privacyLedger++
+
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.epsilon`,
+                value: reader.double()
               }
               break
             }
@@ -2317,6 +2399,29 @@ export namespace RoundContribution {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface RoundContributionPrivacyLedgerSampleRateFieldEvent {
+    field: '$.privacyLedger[].sampleRate'
+    value: number
+    index: number
+  }
+
+  export interface RoundContributionPrivacyLedgerNoiseMultiplierFieldEvent {
+    field: '$.privacyLedger[].noiseMultiplier'
+    value: number
+    index: number
+  }
+
+  export interface RoundContributionPrivacyLedgerRoundsFieldEvent {
+    field: '$.privacyLedger[].rounds'
+    value: number
+    index: number
+  }
+
+  export interface RoundContributionEpsilonFieldEvent {
+    field: '$.epsilon'
+    value: number
+  }
+
   export function encode (obj: Partial<RoundContribution>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, RoundContribution.codec())
   }
@@ -2325,8 +2430,143 @@ export namespace RoundContribution {
     return decodeMessage(buf, RoundContribution.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundContribution>): Generator<RoundContributionAttestationFleetFieldEvent | RoundContributionAttestationRoundFieldEvent | RoundContributionAttestationDeviceFieldEvent | RoundContributionAttestationBaseModelFieldEvent | RoundContributionAttestationUpdateHashFieldEvent | RoundContributionAttestationSampleCountFieldEvent | RoundContributionAttestationMetricsHashFieldEvent | RoundContributionAttestationTimeFieldEvent | RoundContributionAttestationSignatureFieldEvent | RoundContributionCertificateDeviceFieldEvent | RoundContributionCertificatePeerIdFieldEvent | RoundContributionCertificateFleetFieldEvent | RoundContributionCertificateHardwareModelFieldEvent | RoundContributionCertificateKeyStorageFieldEvent | RoundContributionCertificateCapabilitiesFieldEvent | RoundContributionCertificateValidFromFieldEvent | RoundContributionCertificateValidUntilFieldEvent | RoundContributionCertificateSerialFieldEvent | RoundContributionCertificateSignatureFieldEvent | RoundContributionUsedFieldEvent | RoundContributionQualityPpmFieldEvent | RoundContributionRewardFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundContribution>): Generator<RoundContributionAttestationFleetFieldEvent | RoundContributionAttestationRoundFieldEvent | RoundContributionAttestationDeviceFieldEvent | RoundContributionAttestationBaseModelFieldEvent | RoundContributionAttestationUpdateHashFieldEvent | RoundContributionAttestationSampleCountFieldEvent | RoundContributionAttestationMetricsHashFieldEvent | RoundContributionAttestationTimeFieldEvent | RoundContributionAttestationSignatureFieldEvent | RoundContributionCertificateDeviceFieldEvent | RoundContributionCertificatePeerIdFieldEvent | RoundContributionCertificateFleetFieldEvent | RoundContributionCertificateHardwareModelFieldEvent | RoundContributionCertificateKeyStorageFieldEvent | RoundContributionCertificateCapabilitiesFieldEvent | RoundContributionCertificateValidFromFieldEvent | RoundContributionCertificateValidUntilFieldEvent | RoundContributionCertificateSerialFieldEvent | RoundContributionCertificateSignatureFieldEvent | RoundContributionUsedFieldEvent | RoundContributionQualityPpmFieldEvent | RoundContributionRewardFieldEvent | RoundContributionPrivacyLedgerSampleRateFieldEvent | RoundContributionPrivacyLedgerNoiseMultiplierFieldEvent | RoundContributionPrivacyLedgerRoundsFieldEvent | RoundContributionEpsilonFieldEvent> {
     return streamMessage(buf, RoundContribution.codec(), opts)
+  }
+}
+
+export interface PrivacySpend {
+  sampleRate: number
+  noiseMultiplier: number
+  rounds: number
+}
+
+export namespace PrivacySpend {
+  let _codec: Codec<PrivacySpend>
+
+  export const codec = (): Codec<PrivacySpend> => {
+    if (_codec == null) {
+      _codec = message<PrivacySpend>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.sampleRate != null && obj.sampleRate !== 0)) {
+          w.uint32(9)
+          w.double(obj.sampleRate)
+        }
+
+        if ((obj.noiseMultiplier != null && obj.noiseMultiplier !== 0)) {
+          w.uint32(17)
+          w.double(obj.noiseMultiplier)
+        }
+
+        if ((obj.rounds != null && obj.rounds !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.rounds)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          sampleRate: 0,
+          noiseMultiplier: 0,
+          rounds: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.sampleRate = reader.double()
+              break
+            }
+            case 2: {
+              obj.noiseMultiplier = reader.double()
+              break
+            }
+            case 3: {
+              obj.rounds = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.sampleRate`,
+                value: reader.double()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.noiseMultiplier`,
+                value: reader.double()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.rounds`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PrivacySpendSampleRateFieldEvent {
+    field: '$.sampleRate'
+    value: number
+  }
+
+  export interface PrivacySpendNoiseMultiplierFieldEvent {
+    field: '$.noiseMultiplier'
+    value: number
+  }
+
+  export interface PrivacySpendRoundsFieldEvent {
+    field: '$.rounds'
+    value: number
+  }
+
+  export function encode (obj: Partial<PrivacySpend>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, PrivacySpend.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PrivacySpend>): PrivacySpend {
+    return decodeMessage(buf, PrivacySpend.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PrivacySpend>): Generator<PrivacySpendSampleRateFieldEvent | PrivacySpendNoiseMultiplierFieldEvent | PrivacySpendRoundsFieldEvent> {
+    return streamMessage(buf, PrivacySpend.codec(), opts)
   }
 }
 
@@ -2739,6 +2979,11 @@ export namespace RoundRecord {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface RoundRecordAnnouncementPrivacyFieldEvent {
+    field: '$.announcement.privacy'
+    value: string
+  }
+
   export interface RoundRecordAnnouncementSignatureFieldEvent {
     field: '$.announcement.signature'
     value: Uint8Array<ArrayBuffer>
@@ -2901,6 +3146,30 @@ export namespace RoundRecord {
     index: number
   }
 
+  export interface RoundRecordContributionsPrivacyLedgerSampleRateFieldEvent {
+    field: '$.contributions[].privacyLedger[].sampleRate'
+    value: number
+    index: number
+  }
+
+  export interface RoundRecordContributionsPrivacyLedgerNoiseMultiplierFieldEvent {
+    field: '$.contributions[].privacyLedger[].noiseMultiplier'
+    value: number
+    index: number
+  }
+
+  export interface RoundRecordContributionsPrivacyLedgerRoundsFieldEvent {
+    field: '$.contributions[].privacyLedger[].rounds'
+    value: number
+    index: number
+  }
+
+  export interface RoundRecordContributionsEpsilonFieldEvent {
+    field: '$.contributions[].epsilon'
+    value: number
+    index: number
+  }
+
   export interface RoundRecordContributionsRootFieldEvent {
     field: '$.contributionsRoot'
     value: Uint8Array<ArrayBuffer>
@@ -2919,7 +3188,7 @@ export namespace RoundRecord {
     return decodeMessage(buf, RoundRecord.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundRecord>): Generator<RoundRecordFleetFieldEvent | RoundRecordRoundFieldEvent | RoundRecordChainIdFieldEvent | RoundRecordRegistryFieldEvent | RoundRecordOwnerFieldEvent | RoundRecordAnnouncementFleetFieldEvent | RoundRecordAnnouncementRoundFieldEvent | RoundRecordAnnouncementGatewayFieldEvent | RoundRecordAnnouncementBaseModelFieldEvent | RoundRecordAnnouncementStrategyFieldEvent | RoundRecordAnnouncementParamsFieldEvent | RoundRecordAnnouncementDeadlineFieldEvent | RoundRecordAnnouncementSelectionSeedFieldEvent | RoundRecordAnnouncementSelectionRuleFieldEvent | RoundRecordAnnouncementEligibleBlockFieldEvent | RoundRecordAnnouncementParticipantsRootFieldEvent | RoundRecordAnnouncementSignatureFieldEvent | RoundRecordParentModelFieldEvent | RoundRecordNewModelFieldEvent | RoundRecordKeptParentFieldEvent | RoundRecordPreviousStateFieldEvent | RoundRecordNextStateFieldEvent | RoundRecordContributionsAttestationFleetFieldEvent | RoundRecordContributionsAttestationRoundFieldEvent | RoundRecordContributionsAttestationDeviceFieldEvent | RoundRecordContributionsAttestationBaseModelFieldEvent | RoundRecordContributionsAttestationUpdateHashFieldEvent | RoundRecordContributionsAttestationSampleCountFieldEvent | RoundRecordContributionsAttestationMetricsHashFieldEvent | RoundRecordContributionsAttestationTimeFieldEvent | RoundRecordContributionsAttestationSignatureFieldEvent | RoundRecordContributionsCertificateDeviceFieldEvent | RoundRecordContributionsCertificatePeerIdFieldEvent | RoundRecordContributionsCertificateFleetFieldEvent | RoundRecordContributionsCertificateHardwareModelFieldEvent | RoundRecordContributionsCertificateKeyStorageFieldEvent | RoundRecordContributionsCertificateCapabilitiesFieldEvent | RoundRecordContributionsCertificateValidFromFieldEvent | RoundRecordContributionsCertificateValidUntilFieldEvent | RoundRecordContributionsCertificateSerialFieldEvent | RoundRecordContributionsCertificateSignatureFieldEvent | RoundRecordContributionsUsedFieldEvent | RoundRecordContributionsQualityPpmFieldEvent | RoundRecordContributionsRewardFieldEvent | RoundRecordContributionsRootFieldEvent | RoundRecordRewardTotalFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundRecord>): Generator<RoundRecordFleetFieldEvent | RoundRecordRoundFieldEvent | RoundRecordChainIdFieldEvent | RoundRecordRegistryFieldEvent | RoundRecordOwnerFieldEvent | RoundRecordAnnouncementFleetFieldEvent | RoundRecordAnnouncementRoundFieldEvent | RoundRecordAnnouncementGatewayFieldEvent | RoundRecordAnnouncementBaseModelFieldEvent | RoundRecordAnnouncementStrategyFieldEvent | RoundRecordAnnouncementParamsFieldEvent | RoundRecordAnnouncementDeadlineFieldEvent | RoundRecordAnnouncementSelectionSeedFieldEvent | RoundRecordAnnouncementSelectionRuleFieldEvent | RoundRecordAnnouncementEligibleBlockFieldEvent | RoundRecordAnnouncementParticipantsRootFieldEvent | RoundRecordAnnouncementPrivacyFieldEvent | RoundRecordAnnouncementSignatureFieldEvent | RoundRecordParentModelFieldEvent | RoundRecordNewModelFieldEvent | RoundRecordKeptParentFieldEvent | RoundRecordPreviousStateFieldEvent | RoundRecordNextStateFieldEvent | RoundRecordContributionsAttestationFleetFieldEvent | RoundRecordContributionsAttestationRoundFieldEvent | RoundRecordContributionsAttestationDeviceFieldEvent | RoundRecordContributionsAttestationBaseModelFieldEvent | RoundRecordContributionsAttestationUpdateHashFieldEvent | RoundRecordContributionsAttestationSampleCountFieldEvent | RoundRecordContributionsAttestationMetricsHashFieldEvent | RoundRecordContributionsAttestationTimeFieldEvent | RoundRecordContributionsAttestationSignatureFieldEvent | RoundRecordContributionsCertificateDeviceFieldEvent | RoundRecordContributionsCertificatePeerIdFieldEvent | RoundRecordContributionsCertificateFleetFieldEvent | RoundRecordContributionsCertificateHardwareModelFieldEvent | RoundRecordContributionsCertificateKeyStorageFieldEvent | RoundRecordContributionsCertificateCapabilitiesFieldEvent | RoundRecordContributionsCertificateValidFromFieldEvent | RoundRecordContributionsCertificateValidUntilFieldEvent | RoundRecordContributionsCertificateSerialFieldEvent | RoundRecordContributionsCertificateSignatureFieldEvent | RoundRecordContributionsUsedFieldEvent | RoundRecordContributionsQualityPpmFieldEvent | RoundRecordContributionsRewardFieldEvent | RoundRecordContributionsPrivacyLedgerSampleRateFieldEvent | RoundRecordContributionsPrivacyLedgerNoiseMultiplierFieldEvent | RoundRecordContributionsPrivacyLedgerRoundsFieldEvent | RoundRecordContributionsEpsilonFieldEvent | RoundRecordContributionsRootFieldEvent | RoundRecordRewardTotalFieldEvent> {
     return streamMessage(buf, RoundRecord.codec(), opts)
   }
 }

@@ -46,7 +46,7 @@ const announce = async (round: bigint, baseModel: Hex): Promise<void> => {
   const announcement = await signRoundAnnouncement({
     domain: agentBundle.bundle.fleet.domain,
     signer: chain.gateway,
-    message: { fleet: chain.fleet, round, gateway: chain.gateway.address, baseModel, strategy: 'fedavg', params: JSON.stringify({ localEpochs: 2 }), deadline: BigInt(Math.floor(Date.now() / 1000) + 120), selectionSeed: `0x${'5e'.repeat(32)}`, selectionRule: '{"fraction":1,"max":10000,"min":1}', eligibleBlock: 0n, participantsRoot: `0x${'9a'.repeat(32)}` },
+    message: { fleet: chain.fleet, round, gateway: chain.gateway.address, baseModel, strategy: 'fedavg', params: JSON.stringify({ localEpochs: 2 }), deadline: BigInt(Math.floor(Date.now() / 1000) + 120), selectionSeed: `0x${'5e'.repeat(32)}`, selectionRule: '{"fraction":1,"max":10000,"min":1}', eligibleBlock: 0n, participantsRoot: `0x${'9a'.repeat(32)}`, privacy: '' },
   })
   await gateway.publishAnnouncement(announcement)
 }

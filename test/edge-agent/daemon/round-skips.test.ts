@@ -61,7 +61,7 @@ const announce = async (round: bigint): Promise<void> => {
   const announcement = await signRoundAnnouncement({
     domain: { name: 'Counterweight', version: '1', chainId: chain.chainId, verifyingContract: chain.contracts.registry },
     signer: chain.gateway,
-    message: { fleet: chain.fleet, round, gateway: chain.gateway.address, baseModel: genesis.hash, strategy: 'fedavg', params: JSON.stringify({ localEpochs: 1 }), deadline: BigInt(Math.floor(Date.now() / 1000) + 120), selectionSeed: `0x${'5e'.repeat(32)}`, selectionRule: '{"fraction":1,"max":10000,"min":1}', eligibleBlock: 0n, participantsRoot: `0x${'9a'.repeat(32)}` },
+    message: { fleet: chain.fleet, round, gateway: chain.gateway.address, baseModel: genesis.hash, strategy: 'fedavg', params: JSON.stringify({ localEpochs: 1 }), deadline: BigInt(Math.floor(Date.now() / 1000) + 120), selectionSeed: `0x${'5e'.repeat(32)}`, selectionRule: '{"fraction":1,"max":10000,"min":1}', eligibleBlock: 0n, participantsRoot: `0x${'9a'.repeat(32)}`, privacy: '' },
   })
   await gateway.publishAnnouncement(announcement)
 }

@@ -65,7 +65,7 @@ t.test('gossip validators accept what verifies and reject the rest', async (t) =
   const validators = topicValidators({ fleet: fleet.fleet, domain: fleet.domain, isAuthorisedGateway: (a) => a === fleet.gatewaySigner.address, logger })
   const peer = peerIdFromString('12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN')
   const signed = (topic: string, data: Uint8Array) => ({ type: 'signed' as const, from: peer, topic, data, sequenceNumber: 1n, signature: new Uint8Array(64), key: undefined as never })
-  const message = { fleet: fleet.fleet, round: 1n, gateway: fleet.gatewaySigner.address, baseModel: keccak256(toHex('b')), strategy: 'fedavg', params: '', deadline: 9n, selectionSeed: `0x${'5e'.repeat(32)}` as Hex, selectionRule: '{"fraction":1,"max":10000,"min":1}', eligibleBlock: 0n, participantsRoot: `0x${'9a'.repeat(32)}` as Hex }
+  const message = { fleet: fleet.fleet, round: 1n, gateway: fleet.gatewaySigner.address, baseModel: keccak256(toHex('b')), strategy: 'fedavg', params: '', deadline: 9n, selectionSeed: `0x${'5e'.repeat(32)}` as Hex, selectionRule: '{"fraction":1,"max":10000,"min":1}', eligibleBlock: 0n, participantsRoot: `0x${'9a'.repeat(32)}` as Hex, privacy: '' }
   const good = encodeSigned('RoundAnnouncement', await signRoundAnnouncement({ domain: fleet.domain, signer: fleet.gatewaySigner, message }))
   const stranger = createMemorySigner()
   const forged = encodeSigned('RoundAnnouncement', await signRoundAnnouncement({ domain: fleet.domain, signer: stranger, message: { ...message, gateway: stranger.address } }))

@@ -13,7 +13,7 @@ t.test('an honest round passes the audit', async (t) => {
   const report = await auditRound(recordBytes, fetch)
   t.ok(report.ok, report.items.filter((i) => !i.ok).map((i) => `${i.item}: ${i.detail}`).join('; ') || 'all items match')
   t.equal(report.round, round)
-  t.equal(report.items.length, 1 + 1 + 1 + 4 + 1 + 1 + 1 + 4 + 1, 'record, announcement, selection commitment, 4 signatures, parent, model, state, 4 scores, root')
+  t.equal(report.items.length, 1 + 1 + 1 + 1 + 4 + 1 + 1 + 1 + 4 + 1, 'record, announcement, selection commitment, privacy, 4 signatures, parent, model, state, 4 scores, root')
   t.match(report.items.find((i) => i.item === 'selection commitment'), { ok: true })
   const record = decodeRoundRecord(recordBytes)
   t.equal(record.contributions.reduce((s, c) => s + c.reward, 0n) <= 10n ** 18n, true, 'rewards never exceed the total')
