@@ -15,7 +15,7 @@ import {
   type LedgerEntry,
   type PrivacyPolicy,
   type RoundPrivacy,
-} from '../../protocols/index.js'
+} from '../../protocols/privacy/index.js'
 import { writeJsonConfig } from '../../hardware/bundle/index.js'
 import { DEFAULT_STATUS_PRIVACY_DELTA, MAX_PRIVACY_ROUNDS_KEPT } from './constants.js'
 

@@ -1,6 +1,7 @@
 // The array arithmetic of the strategies. Sums run in float64 in a fixed order and are rounded
 // to float32 once, at the end, so results do not depend on the platform.
-import { isAddress, type Address } from 'viem'
+import type { Address } from 'viem'
+import { isAddress } from 'viem/utils'
 import { InvalidArgumentError } from '../errors.js'
 import { firstNonFinite, type NamedTensor } from '../tensors/named-tensor.js'
 import type { ClientUpdate, Weights } from './types.js'
