@@ -2,7 +2,7 @@
 // announced DP parameters and each device's ledger and ε; an auditor recomputes every ε and, for
 // central DP, the clipped mean and the noise the gateway added; tampering is caught; central DP
 // with a strategy that is not a mean is refused when the round is configured.
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Level } from 'level'
@@ -22,6 +22,7 @@ import {
 } from '../../../protocols/index.js'
 import { RoundRunner, RoundStore } from '../../../gateway/rounds/index.js'
 import type { RoundConfigInput } from '../../../gateway/rounds/round-config.js'
+import { runCw } from '../../helpers/run-cw.js'
 import { NOW, baseModel, devices, domain, fleet, gateway, owner, submissionOf } from './fixtures/round-fleet.js'
 
 const dir = await mkdtemp(join(tmpdir(), 'cw-privacy-rounds-'))
@@ -79,10 +80,26 @@ t.test('device DP: each record states every device ledger and ε, composed over 
     t.same(failures(report), [], 'the audit passes')
     t.equal(report.items.filter((i) => i.item.endsWith(': ε') && i.ok).length, 4, 'four ε recomputed')
 
+    // The same through `cw audit round`, from a directory of blobs named by their hashes.
+    const blobDir = join(dir, 'device-blobs')
+    await mkdir(blobDir, { recursive: true })
+    for (const [hash, bytes] of blobs) await writeFile(join(blobDir, hash), bytes)
+    const recordFile = join(dir, 'device-record.bin')
+    await writeFile(recordFile, record as Uint8Array)
+    const cli = await runCw(['audit', 'round', '3', '--blobs', blobDir, '--record', recordFile])
+    t.equal(cli.code, 0, cli.stderr)
+    t.match(cli.stdout, /match +privacy: device DP: clip 1, noise multiplier 1\.5, sample rate 1, δ 0\.000001/)
+    t.equal(cli.stdout.split('\n').filter((l) => /^match +contribution 0x[0-9a-fA-F]{40}: ε: recomputed ε=/.test(l)).length, 4, 'cw audit round prints every recomputed ε')
+    const tamperedFile = join(dir, 'device-record-tampered.bin')
+
     const first = decoded.contributions[0]
     if (first?.privacy === undefined) throw new Error('no privacy')
     const tampered = encodeRoundRecord({ ...decoded, contributions: [{ ...first, privacy: { ...first.privacy, epsilon: first.privacy.epsilon * 0.9 } }, ...decoded.contributions.slice(1)] })
     t.match(failures(await auditRound(tampered, fetch)), [new RegExp(`^contribution ${first.attestation.message.device}: ε: recomputed ε=`)], 'an understated ε is named')
+    await writeFile(tamperedFile, tampered)
+    const refused = await runCw(['audit', 'round', '3', '--blobs', blobDir, '--record', tamperedFile])
+    t.not(refused.code, 0, 'cw audit round fails on it')
+    t.match(refused.stdout, new RegExp(`MISMATCH  contribution ${first.attestation.message.device}: ε: `))
     const dropped = encodeRoundRecord({ ...decoded, contributions: [{ ...first, privacy: { ledger: [{ sampleRate: 1, noiseMultiplier: 3, rounds: 3 }], epsilon: 1 } }, ...decoded.contributions.slice(1)] })
     t.match(failures(await auditRound(dropped, fetch)), [/: ε: the ledger does not count this round/])
   })
