@@ -37,6 +37,8 @@ interface Row {
   type: string
   required: string
   description: string
+  /** Whether the schema gives the field a description (constraints alone do not count). */
+  described: boolean
 }
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
@@ -77,27 +79,32 @@ function bare(s: JsonSchema): JsonSchema {
 }
 
 /** One row per field, depth first; the fields of each alternative of a union are listed under it. */
-function rows(s: JsonSchema, path: string, required: boolean | string, out: Row[]): void {
+function rows(s: JsonSchema, path: string, required: boolean | string, out: Row[], generated?: string): void {
   if (path !== '') {
     const extra = constraints(s)
+    const description = s.description ?? generated
     out.push({
+      described: description !== undefined,
       field: `\`${path}\``,
       type: typeOf(s),
       required: s.default !== undefined ? `default ${literal(s.default)}` : typeof required === 'string' ? required : required ? 'required' : 'optional',
-      description: [s.description, extra.length === 0 ? undefined : `(${extra.join(', ')})`].filter((x) => x !== undefined).join(' '),
+      description: [description, extra.length === 0 ? undefined : `(${extra.join(', ')})`].filter((x) => x !== undefined).join(' '),
     })
   }
   if (s.properties !== undefined) {
     const needed = new Set(s.required ?? [])
     for (const [key, child] of Object.entries(s.properties)) rows(child, path === '' ? key : `${path}.${key}`, needed.has(key), out)
   }
-  if (s.items?.properties !== undefined) rows(bare(s.items), `${path}[]`, true, out)
+  // An entry of an array of objects: its fields follow; the array's own row says what it holds.
+  if (s.items?.properties !== undefined) rows(bare(s.items), `${path}[]`, true, out, s.items.description ?? `one entry of \`${path}\`; its fields follow`)
   for (const alternative of s.oneOf ?? s.anyOf ?? []) {
     if (alternative.properties === undefined) continue
     const tag = Object.entries(alternative.properties).find(([, p]) => p.const !== undefined)
     const where = tag === undefined ? path : `${path}{${tag[0]}=${String(tag[1].const)}}`
     if (tag !== undefined) {
-      rows(bare(alternative), where, true, out)
+      const [key, value] = [tag[0], JSON.stringify(tag[1].const)]
+      const properties = { ...alternative.properties, [key]: { ...tag[1], description: tag[1].description ?? `${value} selects this form` } }
+      rows({ ...bare(alternative), properties }, where, true, out, alternative.description ?? `the form with \`"${key}": ${value}\`; its fields follow`)
       continue
     }
     // Without a tag, the alternatives are exclusive shapes (a password from `env` or from `file`): exactly one is given.
@@ -106,17 +113,21 @@ function rows(s: JsonSchema, path: string, required: boolean | string, out: Row[
   }
 }
 
-function table(schema: z.ZodType): string {
+function tableRows(schema: z.ZodType): Row[] {
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema
   const out: Row[] = []
   rows(json, '', true, out)
   const seen = new Set<string>()
-  const unique = out.filter((r) => {
+  return out.filter((r) => {
     const key = `${r.field}|${r.type}`
     if (seen.has(key)) return false
     seen.add(key)
     return true
   })
+}
+
+function table(schema: z.ZodType): string {
+  const unique = tableRows(schema)
   return ['| field | type | required / default | description |', '|---|---|---|---|', ...unique.map((r) => `| ${cell(r.field)} | ${cell(r.type)} | ${cell(r.required)} | ${cell(r.description)} |`)].join('\n')
 }
 
@@ -172,6 +183,11 @@ export function jsonSchemas(): { name: string; text: string }[] {
     name: `${f.name}.schema.json`,
     text: `${JSON.stringify({ $id: `https://counterweight.invalid/schemas/${f.name}.schema.json`, title: f.title.replace(/`/g, ''), ...z.toJSONSchema(f.schema, { io: 'input', unrepresentable: 'any' }) }, null, 2)}\n`,
   }))
+}
+
+/** Fields of the configuration reference whose schema gives no description, as `<file>: <field>`. */
+export function undescribedFields(): string[] {
+  return FILES.flatMap((f) => tableRows(f.schema).filter((r) => !r.described).map((r) => `${f.name}: ${r.field}`))
 }
 
 export function configurationReference(): string {

@@ -69,13 +69,14 @@ export const agentConfigSchema = z.strictObject({
     .describe("label of each model output, in order (default '0', '1', …)"),
   engine: z.enum(AGENT_ENGINES).default('auto').describe('inference and training runtime (auto: onnxruntime-node where it loads)'),
   inferenceThreads: z.number().int().min(1).max(64).default(1).describe('CPU threads of the inference runtime'),
-  training: agentTrainingSchema.prefault({}),
-  caps: agentCapsSchema.prefault({}),
+  training: agentTrainingSchema.prefault({}).describe('local training of each round; a round may announce its own values'),
+  caps: agentCapsSchema.prefault({}).describe('limits of what the agent keeps on disk'),
   attestations: z
     .strictObject({
       perMinute: z.number().min(0).max(MAX_ATTESTATIONS_PER_MINUTE).default(DEFAULT_ATTESTATIONS_PER_MINUTE).describe('signed InferenceAttestations published on the events topic per minute'),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('signed records of inference, which let anyone check the device is in service'),
   rollbackMargin: z.number().min(0).max(1).default(DEFAULT_ROLLBACK_MARGIN).describe('a settled model scoring this much worse than the current one on the device’s validation split is refused'),
   validationFraction: z.number().min(0).lt(1).default(DEFAULT_VALIDATION_FRACTION).describe('share of labelled samples held out for validation'),
   console: z

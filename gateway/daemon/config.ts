@@ -72,6 +72,7 @@ export const scheduleSchema = z
       .describe('rounds start on their own'),
   ])
   .default({ mode: 'manual' })
+  .describe('when rounds start: `manual` or `interval`')
 
 export const verificationSchema = z
   .strictObject({
@@ -107,7 +108,7 @@ export const roundsSchema = z.strictObject({
 
 export const gatewayConfigSchema = z
   .strictObject({
-    version: z.literal(GATEWAY_CONFIG_VERSION),
+    version: z.literal(GATEWAY_CONFIG_VERSION).describe('format version of this file'),
     fleetFile: path('the path of fleet.json').default(DEFAULT_FLEET_FILE).describe('the fleet file (cw fleet init)'),
     dataDir: path('a directory').default(DEFAULT_DATA_DIR).describe('state: rounds (level), settlement journal, transport key, published blobs, api.json'),
     keyStore: keyStoreConfigSchema.describe('where the gateway key lives (file or pkcs11)'),
@@ -124,7 +125,7 @@ export const gatewayConfigSchema = z
           .describe(`the address the API and dashboard bind; other than ${LOOPBACK_HOSTS.join(', ')} only with tls or allowInsecureRemote (the API's own routes have no authentication)`),
         port: z.number().int().min(0).max(65_535).default(0).describe('0: a free port (written to api.json)'),
         tls: z
-          .strictObject({ cert: path('the path of a PEM certificate'), key: path('the path of a PEM private key') })
+          .strictObject({ cert: path('the path of a PEM certificate').describe('PEM certificate (chain); relative to gateway.json'), key: path('the path of a PEM private key').describe('PEM private key; relative to gateway.json') })
           .optional()
           .describe('serve HTTPS with this certificate (chain) and key'),
         allowInsecureRemote: z.boolean().default(false).describe('bind a non-loopback host without TLS (e.g. behind a proxy that terminates TLS); a warning at start-up says so'),
@@ -133,13 +134,14 @@ export const gatewayConfigSchema = z
         if (!isLoopbackHost(a.host) && a.tls === undefined && !a.allowInsecureRemote)
           ctx.addIssue({ code: 'custom', path: ['host'], message: `${a.host} is not loopback: set api.tls, or api.allowInsecureRemote to bind it without TLS` })
       })
-      .default({ host: DEFAULT_API_HOST, port: 0, allowInsecureRemote: false }),
-    model: z.strictObject({ initial: initialModelSchema }),
+      .default({ host: DEFAULT_API_HOST, port: 0, allowInsecureRemote: false })
+      .describe('the HTTP API (and dashboard) that `cw gateway` commands talk to'),
+    model: z.strictObject({ initial: initialModelSchema }).describe('the model of round 0 (the genesis document)'),
     validation: validationSchema.optional(),
-    rounds: roundsSchema,
+    rounds: roundsSchema.describe('how rounds run and are rewarded'),
     limits: z
       .strictObject({
-        maxConnections: z.number().int().min(1).max(100_000).optional(),
+        maxConnections: z.number().int().min(1).max(100_000).optional().describe('libp2p connections at once (default: libp2p\'s)'),
         inboundConnectionThreshold: z.number().int().min(1).max(100_000).optional().describe('new connections per second accepted from one host'),
         maxUnverifiedUpdateStreams: z.number().int().min(1).max(100_000).optional().describe('update streams whose peer is not verified yet, across all peers (default 64); the oldest silent one is evicted for a newcomer'),
         maxKnownPeerUpdateStreams: z.number().int().min(1).max(100_000).optional().describe('unverified update streams of peers verified on an earlier stream, which unknown peers cannot evict (default 64)'),

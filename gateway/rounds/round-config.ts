@@ -8,9 +8,9 @@ export const roundConfigSchema = z.strictObject({
   /** Participant selection: a fraction of the eligible devices, at least `min`, at most `max`. */
   selection: z
     .strictObject({
-      fraction: z.number().gt(0).lte(1),
-      min: z.number().int().min(1),
-      max: z.number().int().min(1).max(100_000),
+      fraction: z.number().gt(0).lte(1).describe('share of the eligible devices selected'),
+      min: z.number().int().min(1).describe('fewest devices selected (all, when fewer are eligible)'),
+      max: z.number().int().min(1).max(100_000).describe('most devices selected'),
     })
     .describe('participant selection: a fraction of the eligible devices, at least min, at most max (protocols/records/selection.ts); the announcement commits to it')
     .refine((s) => s.min <= s.max, { message: 'min must not exceed max', path: ['min'] })
@@ -28,7 +28,7 @@ export const roundConfigSchema = z.strictObject({
       .max(64)
       .describe('fedavg, fedprox (mu), fedadam / fedyogi / fedadagrad (lr, beta1, beta2, tau), median (weighted), trimmed-mean (trim, weighted), krum; clipped-<name> clips each update to params.maxNorm first'),
     params: z.record(z.string(), z.number()).default({}).describe("the strategy's numeric parameters, announced with the round"),
-  }),
+  }).describe('how accepted updates are combined into the next model'),
   /**
    * Differential privacy for the round (docs: README "Privacy"). `device`: every device clips its
    * update to `clipNorm` and adds N(0, (noiseMultiplier·clipNorm)²) noise before signing it;

@@ -26,24 +26,24 @@ const MAX_BOOTSTRAP = 32
 const certificateHexSchema = z.string().refine((h) => isHex(h, { strict: true }) && h.length > 2 && h.length <= 2 + 2 * 4096, 'expected the hex of a wire-encoded DeviceCertificate')
 
 export const deviceBundleSchema = z.strictObject({
-  version: z.literal(DEVICE_BUNDLE_VERSION),
-  fleet: fleetFileSchema,
-  device: addressSchema.transform((a) => getAddress(a)),
-  peerId: z.string().min(1).max(128),
-  serial: z.string().min(1).max(128),
+  version: z.literal(DEVICE_BUNDLE_VERSION).describe('format version of this file'),
+  fleet: fleetFileSchema.describe('a copy of the fleet file (see fleet.json above) the device belongs to'),
+  device: addressSchema.transform((a) => getAddress(a)).describe("the device's address: the Ethereum address of its signing key"),
+  peerId: z.string().min(1).max(128).describe('the libp2p peer id of its transport key'),
+  serial: z.string().min(1).max(128).describe("the board's serial number, as in its certificate"),
   /** The owner-signed certificate, wire-encoded (protocols/wire) as 0x-hex. */
   certificate: certificateHexSchema.describe('the owner-signed DeviceCertificate, wire-encoded, as 0x-hex'),
   /** Where the device key lives, and its label there. */
-  keyStore: keyStoreConfigSchema,
-  keyLabel: z.string().min(1).max(64),
+  keyStore: keyStoreConfigSchema.describe('where the device key lives: see Key store below'),
+  keyLabel: z.string().min(1).max(64).describe('the label of the device key in that key store'),
   /** The directory of the libp2p transport key file (hardware/keys/transport-key.ts). */
   transportKeyDir: z.string().min(1).describe('directory of the libp2p transport key; relative to device.json'),
   bootstrap: z.array(multiaddrTextSchema).max(MAX_BOOTSTRAP).default([]).describe("multiaddrs dialled at start besides the fleet's gateways; each must end in /p2p/<peer id> (others are logged as skipped)"),
   /** Sensor configurations (hardware/sensors), each validated by its driver when opened. */
-  sensors: z.array(z.looseObject({ driver: z.string(), id: z.string() })).max(MAX_SENSORS).default([]).describe('sensor configurations, each validated by its driver: see the Sensor sections below'),
-  hardware: hardwareProfileSchema.optional(),
+  sensors: z.array(z.looseObject({ driver: z.string().describe('the sensor driver: `replay`, `synthetic`, `serial-line` or `firmata`'), id: z.string().describe('the sensor\'s name, unique on the device') })).max(MAX_SENSORS).default([]).describe('sensor configurations, each validated by its driver: see the Sensor sections below'),
+  hardware: hardwareProfileSchema.optional().describe('the hardware profile `cw device request` detected on the board (informational)'),
   /** The agent daemon's settings (edge-agent validates them). */
-  agent: z.record(z.string(), z.unknown()).optional(),
+  agent: z.record(z.string(), z.unknown()).optional().describe("the agent daemon's settings: see device.json `agent` below"),
 })
 
 export type DeviceBundleInput = z.input<typeof deviceBundleSchema>

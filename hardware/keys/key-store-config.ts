@@ -12,8 +12,8 @@ const TOKEN_LABEL_MAX_LENGTH = 32
 export const fileKeyStoreConfigSchema = z.strictObject({
   kind: z.literal('file'),
   /** Directory of `<label>.json` key files; created 0700 when missing. */
-  directory: z.string().min(1, 'expected a directory path'),
-  password: secretSourceSchema,
+  directory: z.string().min(1, 'expected a directory path').describe('directory of `<label>.json` key files (Web3 Secret Storage v3), created 0700 when missing'),
+  password: secretSourceSchema.describe('where the password of the key files comes from: an environment variable or a file, never the configuration itself'),
   /** scrypt cost of the files this store writes; SCRYPT_DEFAULTS when absent. */
   scrypt: z
     .strictObject({
@@ -22,23 +22,27 @@ export const fileKeyStoreConfigSchema = z.strictObject({
         .int()
         .min(2)
         .max(SCRYPT_MAX_N)
-        .refine((n) => (n & (n - 1)) === 0, 'expected a power of two'),
-      r: z.number().int().min(1).max(SCRYPT_MAX_R),
-      p: z.number().int().min(1).max(SCRYPT_MAX_P),
+        .refine((n) => (n & (n - 1)) === 0, 'expected a power of two')
+        .describe('scrypt CPU/memory cost, a power of two'),
+      r: z.number().int().min(1).max(SCRYPT_MAX_R).describe('scrypt block size'),
+      p: z.number().int().min(1).max(SCRYPT_MAX_P).describe('scrypt parallelisation'),
     })
-    .optional(),
+    .optional()
+    .describe('scrypt cost of the key files this store writes (the library default when absent; lower it only for tests and demos)'),
 })
 
 export const pkcs11KeyStoreConfigSchema = z.strictObject({
   kind: z.literal('pkcs11'),
   /** Path of the PKCS#11 shared library, e.g. /usr/lib/softhsm/libsofthsm2.so. */
-  module: z.string().min(1, 'expected the path of a PKCS#11 module'),
+  module: z.string().min(1, 'expected the path of a PKCS#11 module').describe('path of the PKCS#11 shared library, e.g. /usr/lib/softhsm/libsofthsm2.so'),
   /** The token: by its label (CK_TOKEN_INFO.label) or by the module's slot id. */
-  token: z.union([
-    z.strictObject({ label: z.string().min(1).max(TOKEN_LABEL_MAX_LENGTH) }),
-    z.strictObject({ slot: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
-  ]),
-  pin: secretSourceSchema,
+  token: z
+    .union([
+      z.strictObject({ label: z.string().min(1).max(TOKEN_LABEL_MAX_LENGTH).describe("the token's label (CK_TOKEN_INFO.label)") }),
+      z.strictObject({ slot: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe("the module's slot id") }),
+    ])
+    .describe('the token that holds the keys, by its label or by its slot id'),
+  pin: secretSourceSchema.describe("where the token's user PIN comes from: an environment variable or a file"),
 })
 
 export const keyStoreConfigSchema = z.discriminatedUnion('kind', [fileKeyStoreConfigSchema, pkcs11KeyStoreConfigSchema])

@@ -10,8 +10,8 @@ import { SecretUnavailableError } from '../errors.js'
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 export const secretSourceSchema = z.union([
-  z.strictObject({ env: z.string().regex(ENV_NAME, 'expected an environment variable name') }),
-  z.strictObject({ file: z.string().min(1, 'expected a file path') }),
+  z.strictObject({ env: z.string().regex(ENV_NAME, 'expected an environment variable name').describe('the environment variable that holds the secret') }),
+  z.strictObject({ file: z.string().min(1, 'expected a file path').describe('a file that holds the secret (keep it 0600); trailing newlines are ignored') }),
 ])
 
 export type SecretSource = z.infer<typeof secretSourceSchema>

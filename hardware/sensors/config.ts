@@ -38,12 +38,12 @@ export const channelNamesSchema = z
 
 export const reconnectSchema = z
   .strictObject({
-    initialDelayMs: z.number().int().min(1).max(MAX_RECONNECT_DELAY_MS).default(RECONNECT_INITIAL_DELAY_MS),
-    maxDelayMs: z.number().int().min(1).max(MAX_RECONNECT_DELAY_MS).default(RECONNECT_MAX_DELAY_MS),
-    factor: z.number().min(1).max(16).default(RECONNECT_FACTOR),
-    jitter: z.number().min(0).max(1).default(RECONNECT_JITTER),
+    initialDelayMs: z.number().int().min(1).max(MAX_RECONNECT_DELAY_MS).default(RECONNECT_INITIAL_DELAY_MS).describe('wait before the first reopen, in ms'),
+    maxDelayMs: z.number().int().min(1).max(MAX_RECONNECT_DELAY_MS).default(RECONNECT_MAX_DELAY_MS).describe('longest wait between reopens, in ms'),
+    factor: z.number().min(1).max(16).default(RECONNECT_FACTOR).describe('each wait is the previous one times this'),
+    jitter: z.number().min(0).max(1).default(RECONNECT_JITTER).describe('random spread of each wait, as a fraction of it'),
     /** Attempts after a disconnection before the sensor fails; absent: keep trying. */
-    maxAttempts: z.number().int().positive().optional(),
+    maxAttempts: z.number().int().positive().optional().describe('reopen attempts after a disconnection before the sensor fails; absent: keep trying'),
   })
   .refine((r) => r.maxDelayMs >= r.initialDelayMs, { message: 'must be ≥ initialDelayMs', path: ['maxDelayMs'] })
 

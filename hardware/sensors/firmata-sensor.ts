@@ -68,39 +68,40 @@ export const analogPinSchema = z.union([
 ])
 
 export const firmataAnalogSchema = z.strictObject({
-  pin: analogPinSchema,
-  name: nameSchema,
+  pin: analogPinSchema.describe('`A0` to `A15`, or the analog channel number'),
+  name: nameSchema.describe('the channel name'),
 })
 
 export const firmataThermometerSchema = z.strictObject({
-  pin: analogPinSchema,
-  name: nameSchema,
+  pin: analogPinSchema.describe('`A0` to `A15`, or the analog channel number'),
+  name: nameSchema.describe('the channel name (in °C)'),
   /** The johnny-five Thermometer controller: the sensor chip. */
-  controller: z.enum(FIRMATA_THERMOMETER_CONTROLLERS),
+  controller: z.enum(FIRMATA_THERMOMETER_CONTROLLERS).describe('the johnny-five Thermometer controller: the sensor chip'),
 })
 
 export const firmataConfigSchema = z
   .strictObject({
-    driver: z.literal('firmata'),
-    id: nameSchema,
-    path: z.string().min(1).max(4096),
-    baudRate: baudRateSchema.default(FIRMATA_DEFAULT_BAUD_RATE),
+    driver: z.literal('firmata').describe('selects this driver'),
+    id: nameSchema.describe("the sensor's name, unique on the device; it names the sensor in status, logs and errors"),
+    path: z.string().min(1).max(4096).describe("the board's serial device"),
+    baudRate: baudRateSchema.default(FIRMATA_DEFAULT_BAUD_RATE).describe('line speed of the Firmata firmware'),
     /** Readings per second: the latest value of every channel, sampled at this rate. */
-    rate: z.number().positive().max(1000).default(FIRMATA_DEFAULT_RATE_HZ),
+    rate: z.number().positive().max(1000).default(FIRMATA_DEFAULT_RATE_HZ).describe('readings per second: the latest value of every channel, sampled at this rate'),
     /** How often the board sends its analog values (Firmata SAMPLING_INTERVAL). */
     samplingIntervalMs: z
       .number()
       .int()
       .min(FIRMATA_MIN_SAMPLING_INTERVAL_MS)
       .max(FIRMATA_MAX_SAMPLING_INTERVAL_MS)
-      .default(FIRMATA_DEFAULT_SAMPLING_INTERVAL_MS),
+      .default(FIRMATA_DEFAULT_SAMPLING_INTERVAL_MS)
+      .describe('how often the board sends its analog values (Firmata SAMPLING_INTERVAL), in ms'),
     /** Analog reference voltage: what a full-scale reading means. */
-    vref: z.number().positive().max(50).default(FIRMATA_DEFAULT_VREF),
-    reportVersionTimeoutMs: z.number().int().min(10).max(60_000).default(FIRMATA_REPORT_VERSION_TIMEOUT_MS),
-    handshakeTimeoutMs: z.number().int().min(100).max(120_000).default(FIRMATA_HANDSHAKE_TIMEOUT_MS),
-    analog: z.array(firmataAnalogSchema).max(FIRMATA_MAX_ANALOG_CHANNELS).default([]),
-    thermometers: z.array(firmataThermometerSchema).max(FIRMATA_MAX_ANALOG_CHANNELS).default([]),
-    reconnect: reconnectSchema.prefault({}),
+    vref: z.number().positive().max(50).default(FIRMATA_DEFAULT_VREF).describe('analog reference voltage: what a full-scale reading means'),
+    reportVersionTimeoutMs: z.number().int().min(10).max(60_000).default(FIRMATA_REPORT_VERSION_TIMEOUT_MS).describe('wait for the board to report its firmware version, in ms'),
+    handshakeTimeoutMs: z.number().int().min(100).max(120_000).default(FIRMATA_HANDSHAKE_TIMEOUT_MS).describe('wait for the whole Firmata handshake, in ms'),
+    analog: z.array(firmataAnalogSchema).max(FIRMATA_MAX_ANALOG_CHANNELS).default([]).describe('analog pins read as raw volts'),
+    thermometers: z.array(firmataThermometerSchema).max(FIRMATA_MAX_ANALOG_CHANNELS).default([]).describe('temperature sensors on analog pins'),
+    reconnect: reconnectSchema.prefault({}).describe('how the port is reopened after it goes away'),
   })
   .superRefine((c, ctx) => {
     const names = [...c.analog.map((a) => a.name), ...c.thermometers.map((a) => a.name)]

@@ -16,7 +16,7 @@ import type { ChannelInfo } from './sensor.js'
 export type LineProblem = 'nonNumeric' | 'wrongFieldCount' | 'missingKey' | 'badChecksum' | 'malformed' | 'ignoredSentence'
 export const LINE_PROBLEMS: readonly LineProblem[] = ['nonNumeric', 'wrongFieldCount', 'missingKey', 'badChecksum', 'malformed', 'ignoredSentence']
 
-const channelSchema = z.strictObject({ name: nameSchema, unit: unitSchema.default('1') })
+const channelSchema = z.strictObject({ name: nameSchema.describe('the channel name (for key-value: the key it is read from)'), unit: unitSchema.default('1').describe("the channel's unit") })
 const channelsSchema = z
   .array(channelSchema)
   .min(1)
@@ -26,24 +26,24 @@ const channelsSchema = z
 export const csvFormatSchema = z.strictObject({
   kind: z.literal('csv'),
   /** ' ' splits on any run of spaces and tabs. */
-  delimiter: z.enum([',', ';', '\t', ' ']).default(','),
-  channels: channelsSchema,
+  delimiter: z.enum([',', ';', '\t', ' ']).default(',').describe('the field separator; `" "` splits on any run of spaces and tabs'),
+  channels: channelsSchema.describe('one per field, in order'),
 })
 
 export const keyValueFormatSchema = z.strictObject({
   kind: z.literal('key-value'),
   /** Each channel's name is the key it is read from. */
-  channels: channelsSchema,
+  channels: channelsSchema.describe('the keys to read, each one channel'),
 })
 
 export const NMEA_FIELD_KINDS = ['number', 'latitude', 'longitude'] as const
 
 export const nmeaFieldSchema = z.strictObject({
   /** 1-based position after the address field; a latitude or longitude takes its hemisphere from the next field. */
-  index: z.number().int().min(1).max(99),
-  name: nameSchema,
-  unit: unitSchema.default('1'),
-  kind: z.enum(NMEA_FIELD_KINDS).default('number'),
+  index: z.number().int().min(1).max(99).describe('1-based position after the address field'),
+  name: nameSchema.describe('the channel name'),
+  unit: unitSchema.default('1').describe("the channel's unit"),
+  kind: z.enum(NMEA_FIELD_KINDS).default('number').describe('`latitude`/`longitude` read ddmm.mmmm and take the hemisphere from the next field'),
 })
 export type NmeaField = z.output<typeof nmeaFieldSchema>
 
@@ -70,12 +70,12 @@ export const nmeaFormatSchema = z
   .strictObject({
     kind: z.literal('nmea'),
     /** The formatter of the sentences to read ('GGA'); other sentences are counted and ignored. */
-    sentence: z.string().regex(/^[A-Z0-9]{3,9}$/, '3 to 9 upper-case letters or digits'),
+    sentence: z.string().regex(/^[A-Z0-9]{3,9}$/, '3 to 9 upper-case letters or digits').describe('the sentence formatter to read (`GGA`, `RMC`, `MTW` have presets); others are counted and ignored'),
     /** Only sentences from this talker ('GP', 'GN'); absent: any. */
-    talker: z.string().regex(/^[A-Z]{1,2}$/, 'one or two upper-case letters').optional(),
-    requireChecksum: z.boolean().default(true),
+    talker: z.string().regex(/^[A-Z]{1,2}$/, 'one or two upper-case letters').optional().describe('only sentences from this talker (`GP`, `GN`); absent: any'),
+    requireChecksum: z.boolean().default(true).describe('drop (and count as `badChecksum`) sentences without a valid `*hh` checksum'),
     /** Absent: the preset of `sentence`. */
-    fields: z.array(nmeaFieldSchema).min(1).max(MAX_CHANNELS).optional(),
+    fields: z.array(nmeaFieldSchema).min(1).max(MAX_CHANNELS).optional().describe('the fields to read; absent: the preset of `sentence`'),
   })
   .superRefine((f, ctx) => {
     if (f.fields === undefined && NMEA_PRESETS[f.sentence] === undefined) {

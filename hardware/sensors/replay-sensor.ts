@@ -15,31 +15,32 @@ export const speedSchema = z.union([z.number().positive().max(MAX_SPEED), z.lite
 
 export const replayChannelSchema = z.strictObject({
   /** Header name or 0-based column index. */
-  column: z.union([z.string().min(1).max(256), z.number().int().min(0).max(65535)]),
+  column: z.union([z.string().min(1).max(256), z.number().int().min(0).max(65535)]).describe('the header name or 0-based index of the column to read'),
   /** Defaults to the column name, or `ch<index>`. */
-  name: nameSchema.optional(),
-  unit: unitSchema.default('1'),
-  baseline: z.number().finite().default(0),
+  name: nameSchema.optional().describe('the channel name; absent: the column name, or `ch<index>`'),
+  unit: unitSchema.default('1').describe('the unit of the scaled value'),
+  baseline: z.number().finite().default(0).describe('subtracted from each raw value before the gain'),
   gain: z
     .number()
     .finite()
     .refine((g) => g !== 0, 'must not be 0')
-    .default(1),
+    .default(1)
+    .describe('each value is (raw − baseline) / gain'),
 })
 
 export const replayConfigSchema = z.strictObject({
-  driver: z.literal('replay'),
-  id: nameSchema,
-  file: z.string().min(1).max(4096),
+  driver: z.literal('replay').describe('selects this driver'),
+  id: nameSchema.describe("the sensor's name, unique on the device; it names the sensor in status, logs and errors"),
+  file: z.string().min(1).max(4096).describe('the CSV recording (`.gz` is gunzipped); relative to device.json'),
   /** The recording's sampling rate in Hz. */
-  rate: rateSchema,
-  speed: speedSchema.default(1),
-  loop: z.boolean().default(false),
-  header: z.union([z.boolean(), z.literal('auto')]).default('auto'),
-  delimiter: z.string().min(1).max(4).default(','),
-  channels: z.array(replayChannelSchema).min(1).max(MAX_CHANNELS),
-  maxBytes: z.number().int().positive().max(MAX_REPLAY_BYTES).default(MAX_REPLAY_BYTES),
-  maxRows: z.number().int().positive().max(MAX_REPLAY_ROWS).default(MAX_REPLAY_ROWS),
+  rate: rateSchema.describe("the recording's sampling rate, in Hz"),
+  speed: speedSchema.default(1).describe('playback speed: 1 is real time, `"max"` as fast as read'),
+  loop: z.boolean().default(false).describe('start again at the end instead of ending'),
+  header: z.union([z.boolean(), z.literal('auto')]).default('auto').describe('whether the first row names the columns; `"auto"`: when it is not numeric'),
+  delimiter: z.string().min(1).max(4).default(',').describe('the column separator'),
+  channels: z.array(replayChannelSchema).min(1).max(MAX_CHANNELS).describe('the columns to read, each one channel'),
+  maxBytes: z.number().int().positive().max(MAX_REPLAY_BYTES).default(MAX_REPLAY_BYTES).describe('a larger file is refused, in bytes (after gunzip)'),
+  maxRows: z.number().int().positive().max(MAX_REPLAY_ROWS).default(MAX_REPLAY_ROWS).describe('a file with more rows is refused'),
 })
 
 export type ReplayConfig = z.input<typeof replayConfigSchema>

@@ -21,21 +21,21 @@ export const baudRateSchema = z
   .refine((b) => (BAUD_RATES as readonly number[]).includes(b), `must be one of ${BAUD_RATES.join(', ')}`)
 
 export const serialLineConfigSchema = z.strictObject({
-  driver: z.literal('serial-line'),
-  id: nameSchema,
+  driver: z.literal('serial-line').describe('selects this driver'),
+  id: nameSchema.describe("the sensor's name, unique on the device; it names the sensor in status, logs and errors"),
   /** Device path, e.g. /dev/ttyUSB0 or a /dev/serial/by-id link. */
-  path: z.string().min(1).max(4096),
-  baudRate: baudRateSchema.default(DEFAULT_BAUD_RATE),
+  path: z.string().min(1).max(4096).describe('the serial device, e.g. `/dev/ttyUSB0` or a `/dev/serial/by-id/` link'),
+  baudRate: baudRateSchema.default(DEFAULT_BAUD_RATE).describe('line speed'),
   /** Readings per second the device sends. */
-  rate: rateSchema,
-  format: lineFormatSchema,
-  maxLineLength: z.number().int().min(8).max(MAX_LINE_LENGTH).default(DEFAULT_MAX_LINE_LENGTH),
+  rate: rateSchema.describe('readings per second the device sends'),
+  format: lineFormatSchema.describe('how a line is read: `csv`, `key-value` or `nmea`'),
+  maxLineLength: z.number().int().min(8).max(MAX_LINE_LENGTH).default(DEFAULT_MAX_LINE_LENGTH).describe('a longer line is dropped and counted as `overlong`, in bytes'),
   /**
    * Drop the first line after each (re)open: the port may have been opened mid-line, and a
    * fragment such as `3.45` of `123.45` would parse as a wrong value.
    */
-  skipFirstLine: z.boolean().default(true),
-  reconnect: reconnectSchema.prefault({}),
+  skipFirstLine: z.boolean().default(true).describe('drop the first line after each (re)open, which may be a fragment'),
+  reconnect: reconnectSchema.prefault({}).describe('how the port is reopened after it goes away'),
 })
 
 export type SerialLineConfig = z.input<typeof serialLineConfigSchema>

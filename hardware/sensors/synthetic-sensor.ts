@@ -21,45 +21,45 @@ const finite = z.number().finite()
 
 export const sinusoidSchema = z.strictObject({
   /** Hz; must stay below the Nyquist rate, checked against `rate` below. */
-  frequency: z.number().positive().finite(),
-  amplitude: finite,
+  frequency: z.number().positive().finite().describe('in Hz; below half of `rate`'),
+  amplitude: finite.describe("peak amplitude, in the channel's units"),
   /** Radians. */
-  phase: finite.default(0),
+  phase: finite.default(0).describe('in radians'),
 })
 
 export const syntheticChannelSchema = z.strictObject({
-  name: nameSchema,
-  unit: unitSchema.default('1'),
-  offset: finite.default(0),
+  name: nameSchema.describe('the channel name'),
+  unit: unitSchema.default('1').describe("the channel's unit"),
+  offset: finite.default(0).describe('constant added to every sample'),
   /** Standard deviation of the Gaussian noise added to every sample. */
-  noise: z.number().min(0).finite().default(0),
-  sinusoids: z.array(sinusoidSchema).max(MAX_SINUSOIDS).default([]),
+  noise: z.number().min(0).finite().default(0).describe('standard deviation of the Gaussian noise added to every sample'),
+  sinusoids: z.array(sinusoidSchema).max(MAX_SINUSOIDS).default([]).describe('sine waves summed into the signal'),
 })
 
 export const anomaliesSchema = z
   .strictObject({
     /** Chance that an anomaly starts at any normal reading. */
-    probability: z.number().min(0).max(0.5),
-    kinds: z.array(z.enum(ANOMALY_KINDS)).min(1).max(ANOMALY_KINDS.length),
-    minLength: z.number().int().min(1).max(MAX_ANOMALY_LENGTH).default(1),
-    maxLength: z.number().int().min(1).max(MAX_ANOMALY_LENGTH).default(1),
+    probability: z.number().min(0).max(0.5).describe('chance that an anomaly starts at any normal reading'),
+    kinds: z.array(z.enum(ANOMALY_KINDS)).min(1).max(ANOMALY_KINDS.length).describe('the kinds drawn from, uniformly'),
+    minLength: z.number().int().min(1).max(MAX_ANOMALY_LENGTH).default(1).describe('shortest anomaly, in readings'),
+    maxLength: z.number().int().min(1).max(MAX_ANOMALY_LENGTH).default(1).describe('longest anomaly, in readings'),
     /** Size of a spike or shift, and the standard deviation of a noise burst, in the channel's units. */
-    magnitude: z.number().positive().finite(),
+    magnitude: z.number().positive().finite().describe("size of a spike or shift, and the standard deviation of a noise burst, in the channel's units"),
   })
   .refine((a) => a.maxLength >= a.minLength, { message: 'must be ≥ minLength', path: ['maxLength'] })
 
 export const syntheticConfigSchema = z
   .strictObject({
-    driver: z.literal('synthetic'),
-    id: nameSchema,
-    rate: rateSchema,
-    speed: speedSchema.default(1),
+    driver: z.literal('synthetic').describe('selects this driver'),
+    id: nameSchema.describe("the sensor's name, unique on the device; it names the sensor in status, logs and errors"),
+    rate: rateSchema.describe('readings per second of signal time'),
+    speed: speedSchema.default(1).describe('1 is real time, `"max"` as fast as consumed'),
     /** 32-bit seed of the xoroshiro128+ generator. */
-    seed: z.number().int().min(0).max(0xffff_ffff),
+    seed: z.number().int().min(0).max(0xffff_ffff).describe('32-bit seed: the same seed gives the same signal'),
     /** Readings before the sensor ends; absent: endless. */
-    length: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
-    channels: z.array(syntheticChannelSchema).min(1).max(MAX_CHANNELS),
-    anomalies: anomaliesSchema.optional(),
+    length: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional().describe('readings before the sensor ends; absent: endless'),
+    channels: z.array(syntheticChannelSchema).min(1).max(MAX_CHANNELS).describe('the generated channels'),
+    anomalies: anomaliesSchema.optional().describe('injected anomalies, labelled in the readings; absent: none'),
   })
   .superRefine((config, ctx) => {
     config.channels.forEach((channel, c) =>

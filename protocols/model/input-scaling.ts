@@ -11,13 +11,14 @@ import { InvalidArgumentError } from '../errors.js'
 
 export const inputScalingSchema = z.strictObject({
   /** Subtracted first. */
-  baseline: z.number().finite().default(0),
+  baseline: z.number().finite().default(0).describe('subtracted from every raw value first'),
   /** Then divided by; must not be 0. */
   gain: z
     .number()
     .finite()
     .refine((g) => g !== 0, 'must not be 0')
-    .default(1),
+    .default(1)
+    .describe('then divided by; must not be 0'),
 })
 
 export type InputScalingInput = z.input<typeof inputScalingSchema>

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { buildProgram } from '../../cli/program.js'
 import { parseGatewayConfig } from '../../gateway/daemon/index.js'
-import { cliReference, configurationReference, jsonSchemas } from '../../scripts/reference.js'
+import { cliReference, configurationReference, jsonSchemas, undescribedFields } from '../../scripts/reference.js'
 
 const doc = (name: string): Promise<string> => readFile(fileURLToPath(new URL(`../../docs/${name}`, import.meta.url)), 'utf8')
 
@@ -21,6 +21,11 @@ t.test('docs/configuration.md is what the schemas generate', async (t) => {
   t.match(generated, /`rounds\.config\.minUpdates` \| integer \| default `1` \| fewest accepted updates/, 'minUpdates, with its meaning')
   t.match(generated, /`rounds\.config\.quorum` \| integer \| optional \| accepted updates after which/, 'quorum, with its meaning')
   for (const driver of ['replay', 'synthetic', 'serial-line', 'firmata']) t.ok(generated.includes(`## Sensor \`${driver}\``), `the ${driver} sensor's fields`)
+  t.match(generated, /`format\{kind=nmea\}\.requireChecksum` \| boolean \| default `true` \| drop/, "a sensor's fields are described")
+})
+
+t.test('every field of every configuration file has a description', async (t) => {
+  t.same(undescribedFields(), [], 'no field whose meaning a reader must guess (add `.describe()` to its schema)')
 })
 
 t.test('docs/schemas/ holds the JSON Schema of every file, as generated', async (t) => {
