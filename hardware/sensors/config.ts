@@ -21,6 +21,9 @@ export const nameSchema = z
   .max(MAX_NAME_LENGTH)
   .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : - only')
 
+/** A sensor's `id`. */
+export const sensorIdSchema = nameSchema.describe("the sensor's name, unique on the device; it names the sensor in status, logs and errors")
+
 /** Units are free text (°C, mV, m/s²) but short, printable and without `,` (the unit list separator). */
 export const unitSchema = z
   .string()
@@ -46,6 +49,7 @@ export const reconnectSchema = z
     maxAttempts: z.number().int().positive().optional().describe('reopen attempts after a disconnection before the sensor fails; absent: keep trying'),
   })
   .refine((r) => r.maxDelayMs >= r.initialDelayMs, { message: 'must be ≥ initialDelayMs', path: ['maxDelayMs'] })
+  .describe('how the port is reopened after it goes away')
 
 export type ReconnectConfig = z.output<typeof reconnectSchema>
 

@@ -33,7 +33,7 @@ import {
   UNIT_CELSIUS,
   UNIT_VOLT,
 } from './constants.js'
-import { nameSchema, parseSensorConfig, reconnectSchema } from './config.js'
+import { nameSchema, parseSensorConfig, reconnectSchema, sensorIdSchema } from './config.js'
 import { SerialConnection } from './serial-connection.js'
 import { baudRateSchema } from './serial-line-sensor.js'
 import type { SensorSupports } from './sensor.js'
@@ -65,15 +65,15 @@ export const analogPinSchema = z.union([
     .string()
     .regex(/^A(?:[0-9]|1[0-5])$/, "'A0' to 'A15'")
     .transform((p) => Number(p.slice(1))),
-])
+]).describe('`A0` to `A15`, or the analog channel number')
 
 export const firmataAnalogSchema = z.strictObject({
-  pin: analogPinSchema.describe('`A0` to `A15`, or the analog channel number'),
+  pin: analogPinSchema,
   name: nameSchema.describe('the channel name'),
 })
 
 export const firmataThermometerSchema = z.strictObject({
-  pin: analogPinSchema.describe('`A0` to `A15`, or the analog channel number'),
+  pin: analogPinSchema,
   name: nameSchema.describe('the channel name (in °C)'),
   /** The johnny-five Thermometer controller: the sensor chip. */
   controller: z.enum(FIRMATA_THERMOMETER_CONTROLLERS).describe('the johnny-five Thermometer controller: the sensor chip'),
@@ -82,7 +82,7 @@ export const firmataThermometerSchema = z.strictObject({
 export const firmataConfigSchema = z
   .strictObject({
     driver: z.literal('firmata').describe('selects this driver'),
-    id: nameSchema.describe("the sensor's name, unique on the device; it names the sensor in status, logs and errors"),
+    id: sensorIdSchema,
     path: z.string().min(1).max(4096).describe("the board's serial device"),
     baudRate: baudRateSchema.default(FIRMATA_DEFAULT_BAUD_RATE).describe('line speed of the Firmata firmware'),
     /** Readings per second: the latest value of every channel, sampled at this rate. */
@@ -101,7 +101,7 @@ export const firmataConfigSchema = z
     handshakeTimeoutMs: z.number().int().min(100).max(120_000).default(FIRMATA_HANDSHAKE_TIMEOUT_MS).describe('wait for the whole Firmata handshake, in ms'),
     analog: z.array(firmataAnalogSchema).max(FIRMATA_MAX_ANALOG_CHANNELS).default([]).describe('analog pins read as raw volts'),
     thermometers: z.array(firmataThermometerSchema).max(FIRMATA_MAX_ANALOG_CHANNELS).default([]).describe('temperature sensors on analog pins'),
-    reconnect: reconnectSchema.prefault({}).describe('how the port is reopened after it goes away'),
+    reconnect: reconnectSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     const names = [...c.analog.map((a) => a.name), ...c.thermometers.map((a) => a.name)]

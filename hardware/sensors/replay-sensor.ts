@@ -6,7 +6,7 @@ import { z } from 'zod'
 import { ReplayFormatError } from '../errors.js'
 import type { SensorOptions, DriverCallOptions } from './abstract-sensor.js'
 import { MAX_CHANNELS, MAX_REPLAY_BYTES, MAX_REPLAY_ROWS, MAX_SPEED } from './constants.js'
-import { nameSchema, parseSensorConfig, rateSchema, unitSchema } from './config.js'
+import { nameSchema, parseSensorConfig, rateSchema, sensorIdSchema, unitSchema } from './config.js'
 import { PacedSensor, type Sample } from './paced-sensor.js'
 import { readNumericCsv } from './read-numeric-csv.js'
 import type { SensorSupports } from './sensor.js'
@@ -30,7 +30,7 @@ export const replayChannelSchema = z.strictObject({
 
 export const replayConfigSchema = z.strictObject({
   driver: z.literal('replay').describe('selects this driver'),
-  id: nameSchema.describe("the sensor's name, unique on the device; it names the sensor in status, logs and errors"),
+  id: sensorIdSchema,
   file: z.string().min(1).max(4096).describe('the CSV recording (`.gz` is gunzipped); relative to device.json'),
   /** The recording's sampling rate in Hz. */
   rate: rateSchema.describe("the recording's sampling rate, in Hz"),

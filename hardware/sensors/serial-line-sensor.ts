@@ -9,7 +9,7 @@
 import { z } from 'zod'
 import { AbstractSensor, now, type DriverCallOptions, type SensorOptions } from './abstract-sensor.js'
 import { BAUD_RATES, DEFAULT_BAUD_RATE, DEFAULT_MAX_LINE_LENGTH, MAX_LINE_LENGTH } from './constants.js'
-import { nameSchema, parseSensorConfig, rateSchema, reconnectSchema } from './config.js'
+import { parseSensorConfig, rateSchema, reconnectSchema, sensorIdSchema } from './config.js'
 import { LineFramer, type FramingProblem } from './line-framer.js'
 import { LINE_PROBLEMS, createLineParser, formatChannels, lineFormatSchema, type LineParser, type LineProblem } from './line-format.js'
 import { SerialConnection } from './serial-connection.js'
@@ -22,7 +22,7 @@ export const baudRateSchema = z
 
 export const serialLineConfigSchema = z.strictObject({
   driver: z.literal('serial-line').describe('selects this driver'),
-  id: nameSchema.describe("the sensor's name, unique on the device; it names the sensor in status, logs and errors"),
+  id: sensorIdSchema,
   /** Device path, e.g. /dev/ttyUSB0 or a /dev/serial/by-id link. */
   path: z.string().min(1).max(4096).describe('the serial device, e.g. `/dev/ttyUSB0` or a `/dev/serial/by-id/` link'),
   baudRate: baudRateSchema.default(DEFAULT_BAUD_RATE).describe('line speed'),
@@ -35,7 +35,7 @@ export const serialLineConfigSchema = z.strictObject({
    * fragment such as `3.45` of `123.45` would parse as a wrong value.
    */
   skipFirstLine: z.boolean().default(true).describe('drop the first line after each (re)open, which may be a fragment'),
-  reconnect: reconnectSchema.prefault({}).describe('how the port is reopened after it goes away'),
+  reconnect: reconnectSchema.prefault({}),
 })
 
 export type SerialLineConfig = z.input<typeof serialLineConfigSchema>

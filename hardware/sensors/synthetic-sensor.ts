@@ -9,7 +9,7 @@ import type { RandomGenerator } from 'pure-rand/types/RandomGenerator'
 import { z } from 'zod'
 import type { DriverCallOptions, SensorOptions } from './abstract-sensor.js'
 import { MAX_ANOMALY_LENGTH, MAX_CHANNELS, MAX_SINUSOIDS, NORMAL_LABEL } from './constants.js'
-import { nameSchema, parseSensorConfig, rateSchema, unitSchema } from './config.js'
+import { nameSchema, parseSensorConfig, rateSchema, sensorIdSchema, unitSchema } from './config.js'
 import { PacedSensor, type Sample } from './paced-sensor.js'
 import { speedSchema } from './replay-sensor.js'
 import type { SensorSupports } from './sensor.js'
@@ -51,7 +51,7 @@ export const anomaliesSchema = z
 export const syntheticConfigSchema = z
   .strictObject({
     driver: z.literal('synthetic').describe('selects this driver'),
-    id: nameSchema.describe("the sensor's name, unique on the device; it names the sensor in status, logs and errors"),
+    id: sensorIdSchema,
     rate: rateSchema.describe('readings per second of signal time'),
     speed: speedSchema.default(1).describe('1 is real time, `"max"` as fast as consumed'),
     /** 32-bit seed of the xoroshiro128+ generator. */
